@@ -1,0 +1,26 @@
+/**
+ * Kinesis event-source settings: the one definition read by the CDK stack (the Lambda event source mapping)
+ * and by the local runtime's shard poller, so both deliver batches the same way.
+ */
+export const EVENT_SOURCE = {
+  /** Records per batch. Ingest packs many events per record, so 500 records can carry tens of thousands of events. */
+  batchSize: 500,
+  /** Wait up to this long to fill a batch: fewer, larger batches mean fewer DynamoDB writes per event. */
+  maxBatchingWindowSeconds: 1,
+  /** Retries of a failing batch before its records go to the on-failure destination. */
+  retryAttempts: 10,
+  /** Split a failing batch in two on retry, so one bad record cannot hold back the good ones for long. */
+  bisectBatchOnError: true,
+  /** Records older than this are sent to the on-failure destination instead of being retried (1 day). */
+  maxRecordAgeSeconds: 86_400,
+  /** One concurrent batch per shard keeps each state item single-writer (see lambdas/aggregate). */
+  parallelizationFactor: 1,
+  startingPosition: 'TRIM_HORIZON',
+} as const;
+
+/** Names of the resources the local runtime creates (the CDK app lets CloudFormation name them). */
+export const LOCAL_RESOURCES = {
+  streamName: 'eddy-events',
+  tableName: 'eddy-state',
+  shardCount: 2,
+} as const;

@@ -1,0 +1,37 @@
+import type { EddyConfig } from '../lambdas/core/config.ts';
+
+/**
+ * The default views: an online-auction stream shaped like the Nexmark benchmark's events
+ * (person, auction, bid), with event time in `dateTime`.
+ *
+ * Point the local runtime at your own file with `npm start -- --config FILE` and the CDK app with
+ * `cdk deploy -c config=FILE`; the file's default export has this shape.
+ */
+const config: EddyConfig = {
+  eventTimeField: 'dateTime',
+  watermark: { outOfOrderness: '4s', allowedLateness: '5s', idleTimeout: '30s' },
+  views: [
+    {
+      name: 'bids_per_auction',
+      where: { type: 'bid' },
+      groupBy: ['auction'],
+      window: { type: 'tumbling', size: '10s' },
+      measures: [
+        { fn: 'count' },
+        { fn: 'sum', field: 'price' },
+        { fn: 'min', field: 'price' },
+        { fn: 'max', field: 'price' },
+        { fn: 'avg', field: 'price' },
+      ],
+    },
+    {
+      name: 'new_people_by_state',
+      where: { type: 'person' },
+      groupBy: ['state'],
+      window: { type: 'tumbling', size: '10s' },
+      measures: [{ fn: 'count' }],
+    },
+  ],
+};
+
+export default config;

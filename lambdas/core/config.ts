@@ -1,0 +1,261 @@
+/**
+ * The views config: one typed file read by the CDK app, the handlers and the local runtime.
+ *
+ * `EddyConfig` is what users write; `PipelineConfig` is the validated, normalized form every other module
+ * uses (durations in milliseconds, measure result names resolved). Validation names the view, the field and
+ * the bad value, and says what would be accepted.
+ */
+
+/** A duration: milliseconds, or a string such as `'500ms'`, `'10s'`, `'5m'`, `'1h'`, `'1d'`. */
+export type Duration = number | string;
+
+export type FieldValue = string | number | boolean | null;
+
+export type WindowConfig =
+  | { readonly type: 'tumbling'; readonly size: Duration }
+  | { readonly type: 'sliding'; readonly size: Duration; readonly slide: Duration }
+  | { readonly type: 'session'; readonly gap: Duration };
+
+export type MeasureConfig =
+  | { readonly fn: 'count' }
+  | { readonly fn: 'sum' | 'min' | 'max' | 'avg'; readonly field: string }
+  | { readonly fn: 'distinct'; readonly field: string }
+  | { readonly fn: 'quantiles'; readonly field: string; readonly q: readonly number[] }
+  | { readonly fn: 'topk'; readonly field: string; readonly k: number }
+  | { readonly fn: 'maxBy' | 'minBy'; readonly field: string; readonly keep: readonly string[] };
+
+export interface ViewConfig {
+  /** `[a-z][a-z0-9_]*`, at most 64 characters: it appears in URLs and storage keys. */
+  readonly name: string;
+  /** Equality filter: an event belongs to the view only if every listed field equals the given value. */
+  readonly where?: Readonly<Record<string, FieldValue>>;
+  /** Fields that form the group; `[]` is one global group. A missing field groups as `null`. */
+  readonly groupBy: readonly string[];
+  readonly window: WindowConfig;
+  readonly measures: readonly MeasureConfig[];
+}
+
+export interface EddyConfig {
+  /** Field holding each event's time: ISO-8601 string or epoch milliseconds. @default 'dateTime' */
+  readonly eventTimeField?: string;
+  readonly watermark?: {
+    /** How far behind the newest event time an event may arrive and still be on time. @default '4s' */
+    readonly outOfOrderness?: Duration;
+    /** How long after the watermark passes a window's end the window still takes events. @default '5s' */
+    readonly allowedLateness?: Duration;
+    /** A shard with no records for this long stops holding the pipeline watermark back. @default '30s' */
+    readonly idleTimeout?: Duration;
+  };
+  readonly views: readonly ViewConfig[];
+}
+
+/** Normalized window: every window kind is stored as panes of `paneMs` and composed on read. */
+export type WindowSpec =
+  | { readonly type: 'tumbling'; readonly sizeMs: number; readonly slideMs: number; readonly paneMs: number }
+  | { readonly type: 'sliding'; readonly sizeMs: number; readonly slideMs: number; readonly paneMs: number }
+  | { readonly type: 'session'; readonly gapMs: number; readonly paneMs: number };
+
+export type MeasureSpec = MeasureConfig & { readonly name: string };
+
+export interface ViewSpec {
+  readonly name: string;
+  readonly where: ReadonlyArray<readonly [string, FieldValue]>;
+  readonly groupBy: readonly string[];
+  readonly window: WindowSpec;
+  readonly measures: readonly MeasureSpec[];
+}
+
+export interface PipelineConfig {
+  readonly eventTimeField: string;
+  readonly outOfOrdernessMs: number;
+  readonly allowedLatenessMs: number;
+  readonly idleTimeoutMs: number;
+  readonly views: readonly ViewSpec[];
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const VIEW_NAME = /^[a-z][a-z0-9_]{0,63}$/;
+const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+// Windows longer than a week would make one item hold a week of a group's data and never turn final in a
+// useful time; the limit is a guard against typos like '10d' for '10s', not a storage limit.
+const MAX_WINDOW_MS = 7 * UNIT_MS.d!;
+
+/** Parses a duration, or throws naming `where` and the bad value. */
+export function parseDuration(value: unknown, where: string): number {
+  if (typeof value === 'number') {
+    if (Number.isInteger(value) && value > 0) return value;
+  } else if (typeof value === 'string') {
+    const m = /^(\d+)(ms|s|m|h|d)$/.exec(value.trim());
+    if (m) {
+      const ms = Number(m[1]) * UNIT_MS[m[2]!]!;
+      if (ms > 0) return ms;
+    }
+  }
+  throw new ConfigError(
+    `${where}: ${JSON.stringify(value)} is not a duration; use a positive integer of milliseconds or a string like '500ms', '10s', '5m', '1h', '1d'`,
+  );
+}
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+function fail(where: string, message: string): never {
+  throw new ConfigError(`${where}: ${message}`);
+}
+
+function checkField(value: unknown, where: string): string {
+  if (typeof value !== 'string' || !FIELD_NAME.test(value)) {
+    fail(where, `${JSON.stringify(value)} is not a field name (letters, digits and _, not starting with a digit)`);
+  }
+  return value;
+}
+
+function normalizeWindow(w: unknown, where: string): WindowSpec {
+  if (typeof w !== 'object' || w === null) fail(where, 'must be an object such as { type: "tumbling", size: "10s" }');
+  const win = w as Record<string, unknown>;
+  const bounded = (ms: number, name: string) => {
+    if (ms > MAX_WINDOW_MS) fail(`${where}.${name}`, `${ms} ms is longer than the 7 day maximum`);
+    return ms;
+  };
+  switch (win.type) {
+    case 'tumbling': {
+      const sizeMs = bounded(parseDuration(win.size, `${where}.size`), 'size');
+      return { type: 'tumbling', sizeMs, slideMs: sizeMs, paneMs: sizeMs };
+    }
+    case 'sliding': {
+      const sizeMs = bounded(parseDuration(win.size, `${where}.size`), 'size');
+      const slideMs = parseDuration(win.slide, `${where}.slide`);
+      if (slideMs > sizeMs)
+        fail(`${where}.slide`, `slide ${slideMs} ms is larger than size ${sizeMs} ms; use a smaller slide`);
+      const paneMs = gcd(sizeMs, slideMs);
+      // Each window is composed of size/pane panes on every read; past this the read cost, not the write
+      // cost, would grow unreasonably, so such a config is refused rather than made slow.
+      if (sizeMs / paneMs > 1_000) {
+        fail(
+          where,
+          `size ${sizeMs} ms and slide ${slideMs} ms compose into ${sizeMs / paneMs} panes of ${paneMs} ms per window (at most 1000); choose a slide that divides the size`,
+        );
+      }
+      return { type: 'sliding', sizeMs, slideMs, paneMs };
+    }
+    case 'session': {
+      const gapMs = bounded(parseDuration(win.gap, `${where}.gap`), 'gap');
+      return { type: 'session', gapMs, paneMs: gapMs };
+    }
+    default:
+      fail(`${where}.type`, `${JSON.stringify(win.type)} is not a window type; use 'tumbling', 'sliding' or 'session'`);
+  }
+}
+
+const NUMERIC_FNS = new Set(['sum', 'min', 'max', 'avg']);
+
+function normalizeMeasure(m: unknown, where: string): MeasureSpec {
+  if (typeof m !== 'object' || m === null) fail(where, 'must be an object such as { fn: "count" }');
+  const spec = m as Record<string, unknown>;
+  const fn = spec.fn;
+  if (fn === 'count') return { fn, name: 'count' };
+  if (typeof fn !== 'string') fail(`${where}.fn`, `${JSON.stringify(fn)} is not a measure function`);
+  if (NUMERIC_FNS.has(fn) || fn === 'distinct') {
+    const field = checkField(spec.field, `${where}.field`);
+    return { fn, field, name: `${fn}_${field}` } as MeasureSpec;
+  }
+  if (fn === 'quantiles') {
+    const field = checkField(spec.field, `${where}.field`);
+    const q = spec.q;
+    if (
+      !Array.isArray(q) ||
+      q.length === 0 ||
+      q.length > 20 ||
+      !q.every((x) => typeof x === 'number' && x >= 0 && x <= 1)
+    ) {
+      fail(
+        `${where}.q`,
+        `${JSON.stringify(q)} must be a list of 1 to 20 numbers between 0 and 1, e.g. [0.5, 0.9, 0.99]`,
+      );
+    }
+    return { fn, field, q: [...q] as number[], name: `quantiles_${field}` };
+  }
+  if (fn === 'topk') {
+    const field = checkField(spec.field, `${where}.field`);
+    const k = spec.k;
+    if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > 1000) {
+      fail(`${where}.k`, `${JSON.stringify(k)} must be an integer between 1 and 1000`);
+    }
+    return { fn, field, k, name: `topk_${field}` };
+  }
+  if (fn === 'maxBy' || fn === 'minBy') {
+    const field = checkField(spec.field, `${where}.field`);
+    const keep = spec.keep;
+    if (!Array.isArray(keep)) fail(`${where}.keep`, `${JSON.stringify(keep)} must be a list of field names`);
+    for (const [i, f] of keep.entries()) checkField(f, `${where}.keep[${i}]`);
+    return { fn, field, keep: [...keep] as string[], name: `${fn}_${field}` };
+  }
+  fail(
+    `${where}.fn`,
+    `${JSON.stringify(fn)} is not a measure function; use one of count, sum, min, max, avg, distinct, quantiles, topk, maxBy, minBy`,
+  );
+}
+
+function normalizeView(v: unknown, index: number): ViewSpec {
+  if (typeof v !== 'object' || v === null) fail(`views[${index}]`, 'must be an object');
+  const view = v as Record<string, unknown>;
+  const name = view.name;
+  if (typeof name !== 'string' || !VIEW_NAME.test(name)) {
+    fail(`views[${index}].name`, `${JSON.stringify(name)} must match [a-z][a-z0-9_]* (at most 64 characters)`);
+  }
+  const where = `view '${name}'`;
+  const filter = view.where ?? {};
+  if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) {
+    fail(`${where}.where`, 'must be an object of field: value');
+  }
+  const whereEntries = Object.entries(filter as Record<string, unknown>).map(([field, value]) => {
+    checkField(field, `${where}.where`);
+    if (value !== null && !['string', 'number', 'boolean'].includes(typeof value)) {
+      fail(`${where}.where.${field}`, `${JSON.stringify(value)} must be a string, number, boolean or null`);
+    }
+    return [field, value as FieldValue] as const;
+  });
+  const groupBy = view.groupBy ?? [];
+  if (!Array.isArray(groupBy)) fail(`${where}.groupBy`, `${JSON.stringify(groupBy)} must be a list of field names`);
+  for (const [i, f] of groupBy.entries()) checkField(f, `${where}.groupBy[${i}]`);
+  if (new Set(groupBy).size !== groupBy.length) fail(`${where}.groupBy`, 'lists a field twice');
+  const reserved = groupBy.find((f) => ['from', 'to', 'limit', 'cursor'].includes(f as string));
+  if (reserved)
+    fail(`${where}.groupBy`, `'${reserved}' is a query parameter of the results API and cannot be a group field`);
+  const window = normalizeWindow(view.window, `${where}.window`);
+  if (!Array.isArray(view.measures) || view.measures.length === 0) {
+    fail(`${where}.measures`, 'must be a non-empty list such as [{ fn: "count" }]');
+  }
+  const measures = view.measures.map((m, i) => normalizeMeasure(m, `${where}.measures[${i}]`));
+  const names = new Set<string>();
+  for (const m of measures) {
+    if (names.has(m.name)) fail(`${where}.measures`, `two measures are both named '${m.name}'`);
+    names.add(m.name);
+  }
+  return { name, where: whereEntries, groupBy: groupBy as string[], window, measures };
+}
+
+/** Validates and normalizes a config; throws `ConfigError` naming the view, field and bad value. */
+export function normalizeConfig(input: unknown): PipelineConfig {
+  if (typeof input !== 'object' || input === null) fail('config', 'must be an object with a views list');
+  const cfg = input as EddyConfig;
+  const eventTimeField = checkField(cfg.eventTimeField ?? 'dateTime', 'config.eventTimeField');
+  const wm = cfg.watermark ?? {};
+  const outOfOrdernessMs = parseDuration(wm.outOfOrderness ?? '4s', 'config.watermark.outOfOrderness');
+  const allowedLatenessMs = parseDuration(wm.allowedLateness ?? '5s', 'config.watermark.allowedLateness');
+  const idleTimeoutMs = parseDuration(wm.idleTimeout ?? '30s', 'config.watermark.idleTimeout');
+  if (!Array.isArray(cfg.views) || cfg.views.length === 0) fail('config.views', 'must be a non-empty list of views');
+  const views = cfg.views.map(normalizeView);
+  const seen = new Set<string>();
+  for (const v of views) {
+    if (seen.has(v.name)) fail(`view '${v.name}'`, 'the name is used by two views');
+    seen.add(v.name);
+  }
+  return { eventTimeField, outOfOrdernessMs, allowedLatenessMs, idleTimeoutMs, views };
+}

@@ -1,0 +1,32 @@
+import type { MeasureSpec } from '../config.ts';
+
+/** An event as decoded from JSON. */
+export type Event = Readonly<Record<string, unknown>>;
+
+/**
+ * A mergeable partial aggregate. Two accumulators of the same window combine into the accumulator of their
+ * union (`merge`), in any order and grouping: that law is what lets batches, shards, panes and sessions be
+ * aggregated separately and combined on read.
+ */
+export interface Accumulator {
+  /** Folds one event in (mutates). Events whose field is missing or of the wrong kind are ignored. */
+  add(event: Event): void;
+  /** Folds another accumulator of the same measure in (mutates this, never `other`). */
+  merge(other: Accumulator): void;
+  /** The value users see in `measures.<name>`. */
+  result(): unknown;
+  /** A compact JSON-safe form; `Measure.decode(encode())` merges exactly like the original. */
+  encode(): unknown;
+}
+
+export interface Measure {
+  readonly spec: MeasureSpec;
+  create(): Accumulator;
+  decode(encoded: unknown): Accumulator;
+}
+
+/** SQL semantics: numeric measures take finite numbers only; anything else (missing, string, NaN) is ignored. */
+export function numericValue(event: Event, field: string): number | undefined {
+  const v = event[field];
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
