@@ -1,0 +1,25 @@
+/**
+ * The HTTP API, declared once: the CDK stack builds the API Gateway REST API from this table and the local
+ * runtime routes requests with it, building the same API Gateway proxy events for the same handlers.
+ */
+export type ApiFunction = 'ingest' | 'query';
+
+export interface ApiRoute {
+  readonly method: 'GET' | 'POST';
+  /** API Gateway resource path; `{name}` segments become `pathParameters.name`. */
+  readonly resource: string;
+  readonly function: ApiFunction;
+  /** Whether an API key is required on AWS (and locally when `--api-key` is given). */
+  readonly apiKeyRequired: boolean;
+}
+
+export const API_ROUTES: readonly ApiRoute[] = [
+  { method: 'POST', resource: '/events', function: 'ingest', apiKeyRequired: true },
+  { method: 'GET', resource: '/views', function: 'query', apiKeyRequired: true },
+  { method: 'GET', resource: '/views/{view}/results', function: 'query', apiKeyRequired: true },
+  { method: 'GET', resource: '/status', function: 'query', apiKeyRequired: true },
+  { method: 'GET', resource: '/late', function: 'query', apiKeyRequired: true },
+  { method: 'GET', resource: '/dead-letters', function: 'query', apiKeyRequired: true },
+  // Load balancers and uptime checks call /health without credentials; it reveals nothing but readiness.
+  { method: 'GET', resource: '/health', function: 'query', apiKeyRequired: false },
+];

@@ -1,0 +1,38 @@
+/**
+ * SDK clients, configured once. Endpoints come from the SDK's own `AWS_ENDPOINT_URL_*` variables, which is
+ * how the local runtime and LocalStack point the same handler code at emulators.
+ */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+// HTTP/1.1 with keep-alive: the SDK's default HTTP/2 handler for Kinesis does not work against kinesis-local,
+// and reusing connections matters more than multiplexing for a handler that makes a few dozen calls a batch.
+function requestHandler(): NodeHttpHandler {
+  return new NodeHttpHandler({
+    httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 64 }),
+    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
+    connectionTimeout: 3_000,
+    requestTimeout: 10_000,
+  });
+}
+
+/** Throttling on a hot partition is retried by the SDK with backoff; 8 attempts ride out a few seconds of it. */
+const MAX_ATTEMPTS = 8;
+
+export function createDynamoClient(): DynamoDBClient {
+  return new DynamoDBClient({ requestHandler: requestHandler(), maxAttempts: MAX_ATTEMPTS });
+}
+
+export function createKinesisClient(): KinesisClient {
+  return new KinesisClient({ requestHandler: requestHandler(), maxAttempts: MAX_ATTEMPTS });
+}
+
+/** Reads a required environment variable, naming it when missing. */
+export function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`environment variable ${name} is not set`);
+  return value;
+}

@@ -1,0 +1,393 @@
+/**
+ * The state store on one DynamoDB table (string `pk`, `sk`). Item layouts:
+ *
+ * | item               | pk                          | sk                               |
+ * |--------------------|-----------------------------|----------------------------------|
+ * | pane partial       | `pane|<view>@<ver>|<group>` | `<paneStart, 15 digits>|<shard>` |
+ * | shard progress     | `shard`                     | `<shardId>`                      |
+ * | late / dead letter | `late` / `dead`             | `<arrival ms>|<shard>|<seq>`     |
+ * | ingest counters    | `ingest`                    | `0`..`9` (spread over 10 items)  |
+ * | idempotency key    | `idem|<key>`                | `-`                              |
+ *
+ * A group's panes sort by time under one partition key, so a results read is one Query. Pane and shard
+ * items carry `seq`, the sequence number of the last record applied; writes are conditional on it, so an
+ * item has one writer and a retried record is applied at most once.
+ */
+import {
+  type AttributeValue,
+  BatchGetItemCommand,
+  type BatchGetItemCommandOutput,
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { SideRecord } from '../core/batch-aggregator.ts';
+import {
+  ConcurrentWriteError,
+  type IdempotencyClaim,
+  type IngestCounts,
+  type PaneRef,
+  paneRefKey,
+  type ShardState,
+  type SideKind,
+  type SidePage,
+  type StateStore,
+  type StoredPane,
+  type StoredResponse,
+  type StoredSideRecord,
+} from './state-store.ts';
+
+type Item = Record<string, AttributeValue>;
+
+const PANE_START_DIGITS = 15;
+const INGEST_COUNTER_ITEMS = 10;
+/** Side records are kept 14 days (TTL), long enough to notice and replay late or bad data. */
+const SIDE_RECORD_TTL_S = 14 * 86_400;
+/** Keep a side item well under DynamoDB's 400 KB item limit; the rest of a huge record is summarized. */
+const MAX_SIDE_JSON = 300_000;
+const BATCH_GET_LIMIT = 100;
+/** Producers retry within minutes; a day covers retries across an outage. */
+const IDEMPOTENCY_TTL_S = 86_400;
+/** A claim whose request died (timeout, crash) may be taken over after this. Above the ingest timeout. */
+const IDEMPOTENCY_PENDING_MS = 30_000;
+const WRITE_CONCURRENCY = 32;
+
+const S = (s: string): AttributeValue => ({ S: s });
+const N = (n: number): AttributeValue => ({ N: String(n) });
+const num = (a: AttributeValue | undefined): number => Number(a?.N ?? '0');
+const nullableNum = (a: AttributeValue | undefined): number | null => (a?.N === undefined ? null : Number(a.N));
+const str = (a: AttributeValue | undefined): string => a?.S ?? '';
+
+function pad(n: number, digits: number): string {
+  return String(n).padStart(digits, '0');
+}
+
+export function panePk(viewId: string, groupKey: string): string {
+  return `pane|${viewId}|${groupKey}`;
+}
+
+function paneSk(paneStart: number, shardId: string): string {
+  return `${pad(paneStart, PANE_START_DIGITS)}|${shardId}`;
+}
+
+function paneFromItem(item: Item): StoredPane {
+  return {
+    viewId: str(item.view),
+    groupKey: str(item.gk),
+    group: JSON.parse(str(item.g)) as (string | null)[],
+    paneStart: num(item.ps),
+    shardId: str(item.sh),
+    seq: str(item.seq),
+    count: num(item.n),
+    minTime: num(item.t0),
+    maxTime: num(item.t1),
+    partials: JSON.parse(str(item.m)) as Record<string, unknown>,
+  };
+}
+
+function shardFromItem(item: Item): ShardState {
+  return {
+    shardId: str(item.sk),
+    seq: item.seq?.S ?? null,
+    maxEventTime: nullableNum(item.maxT),
+    watermarkFloor: nullableNum(item.floor),
+    lastActivityMs: num(item.act),
+    batches: num(item.batches),
+    counters: {
+      processed: num(item.processed),
+      late: num(item.late),
+      deadLettered: num(item.dead),
+      lateByView: JSON.parse(item.lateByView?.S ?? '{}') as Record<string, number>,
+    },
+  };
+}
+
+function isConditionFailure(err: unknown): boolean {
+  return err instanceof ConditionalCheckFailedException || (err as Error)?.name === 'ConditionalCheckFailedException';
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+export class DynamoStateStore implements StateStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async getShardStates(): Promise<ShardState[]> {
+    const states: ShardState[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': S('shard') },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) states.push(shardFromItem(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return states;
+  }
+
+  async putShardState(state: ShardState, expectedSeq: string | null, expectExisting: boolean): Promise<void> {
+    const item: Item = {
+      pk: S('shard'),
+      sk: S(state.shardId),
+      act: N(state.lastActivityMs),
+      batches: N(state.batches),
+      processed: N(state.counters.processed),
+      late: N(state.counters.late),
+      dead: N(state.counters.deadLettered),
+      lateByView: S(JSON.stringify(state.counters.lateByView)),
+    };
+    if (state.seq !== null) item.seq = S(state.seq);
+    if (state.maxEventTime !== null) item.maxT = N(state.maxEventTime);
+    if (state.watermarkFloor !== null) item.floor = N(state.watermarkFloor);
+    const condition = !expectExisting
+      ? { ConditionExpression: 'attribute_not_exists(pk)' }
+      : expectedSeq === null
+        ? { ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(seq)' }
+        : { ConditionExpression: 'seq = :prev', ExpressionAttributeValues: { ':prev': S(expectedSeq) } };
+    await this.conditionalPut(item, condition, `shard ${state.shardId}`);
+  }
+
+  async getPanes(shardId: string, refs: readonly PaneRef[]): Promise<Map<string, StoredPane>> {
+    const found = new Map<string, StoredPane>();
+    for (let i = 0; i < refs.length; i += BATCH_GET_LIMIT) {
+      let keys: Item[] | undefined = refs
+        .slice(i, i + BATCH_GET_LIMIT)
+        .map((r) => ({ pk: S(panePk(r.viewId, r.groupKey)), sk: S(paneSk(r.paneStart, shardId)) }));
+      for (let attempt = 0; keys && keys.length > 0; attempt++) {
+        if (attempt > 0) await sleep(Math.min(1_000, 25 * 2 ** attempt));
+        if (attempt > 10)
+          throw new Error(`BatchGetItem left ${keys.length} keys unprocessed after ${attempt} attempts`);
+        const out: BatchGetItemCommandOutput = await this.client.send(
+          new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? []) {
+          const pane = paneFromItem(item);
+          found.set(paneRefKey(pane), pane);
+        }
+        // UnprocessedKeys is not an error: DynamoDB throttled part of the batch; ask again for the rest.
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return found;
+  }
+
+  private async putPane(pane: StoredPane, expectedSeq: string | null): Promise<void> {
+    const item: Item = {
+      pk: S(panePk(pane.viewId, pane.groupKey)),
+      sk: S(paneSk(pane.paneStart, pane.shardId)),
+      view: S(pane.viewId),
+      gk: S(pane.groupKey),
+      g: S(JSON.stringify(pane.group)),
+      ps: N(pane.paneStart),
+      sh: S(pane.shardId),
+      seq: S(pane.seq),
+      n: N(pane.count),
+      t0: N(pane.minTime),
+      t1: N(pane.maxTime),
+      m: S(JSON.stringify(pane.partials)),
+      u: N(Date.now()),
+    };
+    const condition =
+      expectedSeq === null
+        ? { ConditionExpression: 'attribute_not_exists(pk)' }
+        : { ConditionExpression: 'seq = :prev', ExpressionAttributeValues: { ':prev': S(expectedSeq) } };
+    await this.conditionalPut(item, condition, `pane ${item.pk!.S} ${item.sk!.S}`);
+  }
+
+  /** Writes many panes concurrently (bounded), each conditional on its own expected sequence number. */
+  async putPanes(writes: ReadonlyArray<{ pane: StoredPane; expectedSeq: string | null }>): Promise<void> {
+    await forEachLimited(writes, WRITE_CONCURRENCY, (w) => this.putPane(w.pane, w.expectedSeq));
+  }
+
+  async *queryPanes(viewId: string, groupKey: string, fromPane: number, toPane: number): AsyncIterable<StoredPane> {
+    if (toPane <= fromPane) return;
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: {
+            ':pk': S(panePk(viewId, groupKey)),
+            ':from': S(pad(Math.max(0, fromPane), PANE_START_DIGITS)),
+            // '|' sorts after every digit: this bound takes every shard of the last pane below `toPane`.
+            ':to': S(`${pad(toPane - 1, PANE_START_DIGITS)}|~`),
+          },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) yield paneFromItem(item);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  async putSideRecords(kind: SideKind, shardId: string, records: readonly SideRecord[]): Promise<void> {
+    const expiresAt = Math.floor(Date.now() / 1000) + SIDE_RECORD_TTL_S;
+    await forEachLimited(records, WRITE_CONCURRENCY, async (record) => {
+      let json = JSON.stringify(record.entries);
+      if (json.length > MAX_SIDE_JSON) {
+        // Keep each entry's reason and position, drop the event bodies: the item must fit in 400 KB.
+        json = JSON.stringify(record.entries.map((e) => ({ ...e, event: '(omitted: record too large to keep)' })));
+      }
+      // Unconditional: a retry writes the same record under the same key, which is a no-op in effect.
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: S(kind),
+            sk: S(`${pad(record.arrivalMs, 13)}|${shardId}|${record.seq}`),
+            sh: S(shardId),
+            seq: S(record.seq),
+            at: N(record.arrivalMs),
+            e: S(json.slice(0, MAX_SIDE_JSON)),
+            expiresAt: N(expiresAt),
+          },
+        }),
+      );
+    });
+  }
+
+  async listSideRecords(kind: SideKind, limit: number, cursor: string | null): Promise<SidePage> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: cursor ? 'pk = :pk AND sk < :cursor' : 'pk = :pk',
+        ExpressionAttributeValues: cursor ? { ':pk': S(kind), ':cursor': S(cursor) } : { ':pk': S(kind) },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    const items = out.Items ?? [];
+    const records: StoredSideRecord[] = items.map((item) => ({
+      shardId: str(item.sh),
+      seq: str(item.seq),
+      arrivalMs: num(item.at),
+      entries: JSON.parse(str(item.e)) as StoredSideRecord['entries'],
+    }));
+    const last = items[items.length - 1];
+    return { records, nextCursor: out.LastEvaluatedKey && last ? str(last.sk) : null };
+  }
+
+  async addIngestCounts(counts: IngestCounts): Promise<void> {
+    // One counter item per request would be a hot key at high request rates; spreading over 10 items
+    // gives 10x the write throughput, and reads sum them.
+    const slot = Math.floor(Math.random() * INGEST_COUNTER_ITEMS);
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: S('ingest'), sk: S(String(slot)) },
+        UpdateExpression: 'ADD accepted :a, rejected :r',
+        ExpressionAttributeValues: { ':a': N(counts.accepted), ':r': N(counts.rejected) },
+      }),
+    );
+  }
+
+  async getIngestCounts(): Promise<IngestCounts> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': S('ingest') },
+        ConsistentRead: true,
+      }),
+    );
+    let accepted = 0;
+    let rejected = 0;
+    for (const item of out.Items ?? []) {
+      accepted += num(item.accepted);
+      rejected += num(item.rejected);
+    }
+    return { accepted, rejected };
+  }
+
+  async claimIdempotencyKey(key: string, nowMs: number): Promise<IdempotencyClaim> {
+    const Key = { pk: S(`idem|${key}`), sk: S('-') };
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            ...Key,
+            st: S('pending'),
+            until: N(nowMs + IDEMPOTENCY_PENDING_MS),
+            expiresAt: N(Math.floor(nowMs / 1000) + IDEMPOTENCY_TTL_S),
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR (st = :pending AND #until < :now)',
+          ExpressionAttributeNames: { '#until': 'until' },
+          ExpressionAttributeValues: { ':pending': S('pending'), ':now': N(nowMs) },
+        }),
+      );
+      return { state: 'claimed' };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
+    const item = out.Item;
+    if (item?.st?.S === 'done')
+      return { state: 'done', response: { statusCode: num(item.code), body: str(item.body) } };
+    return { state: 'in-progress' };
+  }
+
+  async completeIdempotencyKey(key: string, response: StoredResponse): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: S(`idem|${key}`), sk: S('-') },
+        UpdateExpression: 'SET st = :done, code = :code, body = :body',
+        ExpressionAttributeValues: { ':done': S('done'), ':code': N(response.statusCode), ':body': S(response.body) },
+      }),
+    );
+  }
+
+  async releaseIdempotencyKey(key: string): Promise<void> {
+    await this.client.send(
+      new DeleteItemCommand({ TableName: this.tableName, Key: { pk: S(`idem|${key}`), sk: S('-') } }),
+    );
+  }
+
+  /** A cheap read that proves the table is reachable (used by /health). */
+  async ping(): Promise<void> {
+    await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { pk: S('ingest'), sk: S('0') } }));
+  }
+
+  private async conditionalPut(
+    item: Item,
+    condition: { ConditionExpression: string; ExpressionAttributeValues?: Item },
+    what: string,
+  ): Promise<void> {
+    try {
+      await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item, ...condition }));
+    } catch (err) {
+      if (isConditionFailure(err)) {
+        throw new ConcurrentWriteError(`${what} was changed by another invocation; the batch will be retried`);
+      }
+      throw err;
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

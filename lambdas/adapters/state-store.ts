@@ -1,0 +1,94 @@
+/**
+ * The state port: what the handlers need from storage, independent of DynamoDB.
+ *
+ * Every pane item is (view, group, pane, shard): each shard's processor owns its own items, so every item has
+ * exactly one writer and carries the sequence number of the last record applied to it.
+ */
+import type { BatchCounters, SideRecord } from '../core/batch-aggregator.ts';
+import type { GroupValues } from '../core/group.ts';
+import type { ShardWatermark } from '../core/watermark.ts';
+
+export interface PaneRef {
+  /** `${view.name}@${viewVersion}` */
+  readonly viewId: string;
+  readonly groupKey: string;
+  readonly paneStart: number;
+}
+
+export interface StoredPane extends PaneRef {
+  readonly shardId: string;
+  readonly group: GroupValues;
+  readonly seq: string;
+  readonly count: number;
+  readonly minTime: number;
+  readonly maxTime: number;
+  readonly partials: Record<string, unknown>;
+}
+
+export interface ShardState extends ShardWatermark {
+  /** Sequence number of the last record whose effects are all stored, or null for a new shard. */
+  readonly seq: string | null;
+  readonly counters: BatchCounters;
+  readonly batches: number;
+}
+
+export type SideKind = 'late' | 'dead';
+
+export interface StoredSideRecord extends SideRecord {
+  readonly shardId: string;
+}
+
+export interface SidePage {
+  readonly records: StoredSideRecord[];
+  readonly nextCursor: string | null;
+}
+
+export interface IngestCounts {
+  readonly accepted: number;
+  readonly rejected: number;
+}
+
+export interface StoredResponse {
+  readonly statusCode: number;
+  readonly body: string;
+}
+
+export type IdempotencyClaim =
+  | { readonly state: 'claimed' }
+  | { readonly state: 'done'; readonly response: StoredResponse }
+  | { readonly state: 'in-progress' };
+
+/** Thrown when a conditional write finds the item changed: another invocation wrote it. The batch is retried. */
+export class ConcurrentWriteError extends Error {
+  override readonly name = 'ConcurrentWriteError';
+}
+
+export interface StateStore {
+  getShardStates(): Promise<ShardState[]>;
+  /** Writes the shard's state if its stored sequence number is still `expectedSeq` (null: not yet written). */
+  putShardState(state: ShardState, expectedSeq: string | null, expectExisting: boolean): Promise<void>;
+  getPanes(shardId: string, refs: readonly PaneRef[]): Promise<Map<string, StoredPane>>;
+  /**
+   * Writes panes, each only if its stored sequence number is still `expectedSeq` (null: must not exist yet);
+   * throws ConcurrentWriteError when one was changed by someone else.
+   */
+  putPanes(writes: ReadonlyArray<{ readonly pane: StoredPane; readonly expectedSeq: string | null }>): Promise<void>;
+  /** Panes of one group with paneStart in [fromPane, toPane), ascending, all shards. */
+  queryPanes(viewId: string, groupKey: string, fromPane: number, toPane: number): AsyncIterable<StoredPane>;
+  putSideRecords(kind: SideKind, shardId: string, records: readonly SideRecord[]): Promise<void>;
+  listSideRecords(kind: SideKind, limit: number, cursor: string | null): Promise<SidePage>;
+  addIngestCounts(counts: IngestCounts): Promise<void>;
+  /**
+   * Claims a producer's Idempotency-Key. 'claimed': first use, go ahead; 'done': the stored response of the
+   * request that used it; 'in-progress': another request with this key is being handled right now.
+   */
+  claimIdempotencyKey(key: string, nowMs: number): Promise<IdempotencyClaim>;
+  completeIdempotencyKey(key: string, response: StoredResponse): Promise<void>;
+  releaseIdempotencyKey(key: string): Promise<void>;
+  getIngestCounts(): Promise<IngestCounts>;
+}
+
+/** The key under which a pane is identified in maps: viewId, pane start and group. */
+export function paneRefKey(ref: PaneRef): string {
+  return `${ref.viewId}|${ref.paneStart}|${ref.groupKey}`;
+}

@@ -1,0 +1,216 @@
+/**
+ * Folds one shard's batch of records into pane partials, with event-time lateness decided per record.
+ *
+ * Determinism is what makes the effect exactly-once: the watermark a record is judged by is the shard's
+ * watermark just before that record (max event time of every earlier record of the shard, minus the
+ * out-of-orderness), a function of the shard's record sequence alone. However Lambda splits, bisects or
+ * retries the batch, every record gets the same verdict, so a retry recomputes exactly what the first
+ * attempt wrote, and the per-item sequence numbers let the store skip what was already applied.
+ */
+import type { PipelineConfig, ViewSpec } from './config.ts';
+import { MAX_FUTURE_MS, parseEventTime } from './event-time.ts';
+import { type GroupValues, groupKeyOf, groupValuesOf, matchesWhere } from './group.ts';
+import { type Accumulator, createMeasure, type Event, type Measure } from './measures/index.ts';
+import type { DecodedItem } from './record-codec.ts';
+import { earliestWindowEnd, isFinal, paneStartOf } from './windows.ts';
+
+/** A record of the batch, decoded. `seq` is the shard sequence number padded to a fixed width (it sorts). */
+export interface BatchRecord {
+  readonly seq: string;
+  readonly arrivalMs: number;
+  readonly items: readonly DecodedItem[];
+  /** Why the record as a whole could not be read. */
+  readonly error?: string;
+}
+
+/** What the shard had seen before this batch. */
+export interface ShardProgress {
+  /** Largest event time applied so far, or null before the first event. */
+  readonly maxEventTime: number | null;
+  /** A floor the shard's watermark never goes below (raised when an idle shard rejoins). */
+  readonly watermarkFloor: number | null;
+}
+
+export interface PaneDelta {
+  readonly viewIndex: number;
+  readonly groupKey: string;
+  readonly group: GroupValues;
+  readonly paneStart: number;
+  readonly accumulators: Accumulator[];
+  count: number;
+  minTime: number;
+  maxTime: number;
+  /** Sequence numbers of the first and last record that touched this pane in the batch. */
+  firstSeq: string;
+  lastSeq: string;
+}
+
+/** An event set aside: late for a view, or unreadable. */
+export interface SideEntry {
+  /** Position of the event inside its record (-1: the whole record). */
+  readonly index: number;
+  readonly view?: string;
+  readonly reason: string;
+  readonly event: unknown;
+}
+
+/** Side entries of one record: stored under the record's sequence number, so a retry rewrites the same item. */
+export interface SideRecord {
+  readonly seq: string;
+  readonly arrivalMs: number;
+  readonly entries: SideEntry[];
+}
+
+export interface BatchCounters {
+  /** Valid events read (aggregated, or late in some view). */
+  processed: number;
+  /** Events late in at least one view they matched. */
+  late: number;
+  lateByView: Record<string, number>;
+  /** Events (or whole records) that could not be read, set aside with the reason. */
+  deadLettered: number;
+}
+
+export interface BatchResult {
+  readonly panes: Map<string, PaneDelta>;
+  readonly late: SideRecord[];
+  readonly deadLetters: SideRecord[];
+  readonly counters: BatchCounters;
+  readonly maxEventTime: number | null;
+}
+
+/** Restricts aggregation to some panes and records: used to redo the panes a failed attempt partly wrote. */
+export type PaneRecordFilter = (paneKey: string, seq: string) => boolean;
+
+export function watermarkOf(progress: ShardProgress, outOfOrdernessMs: number): number {
+  const fromEvents =
+    progress.maxEventTime === null ? Number.NEGATIVE_INFINITY : progress.maxEventTime - outOfOrdernessMs;
+  return Math.max(fromEvents, progress.watermarkFloor ?? Number.NEGATIVE_INFINITY);
+}
+
+interface CompiledView {
+  readonly spec: ViewSpec;
+  readonly index: number;
+  readonly measures: readonly Measure[];
+}
+
+export class BatchAggregator {
+  private readonly views: readonly CompiledView[];
+
+  constructor(private readonly config: PipelineConfig) {
+    this.views = config.views.map((spec, index) => ({ spec, index, measures: spec.measures.map(createMeasure) }));
+  }
+
+  /** The storage identity of a pane within its shard. */
+  static paneKey(viewIndex: number, groupKey: string, paneStart: number): string {
+    return `${viewIndex}|${paneStart}|${groupKey}`;
+  }
+
+  aggregate(records: readonly BatchRecord[], progress: ShardProgress, filter?: PaneRecordFilter): BatchResult {
+    const { eventTimeField, outOfOrdernessMs, allowedLatenessMs } = this.config;
+    const panes = new Map<string, PaneDelta>();
+    const late: SideRecord[] = [];
+    const deadLetters: SideRecord[] = [];
+    const counters: BatchCounters = { processed: 0, late: 0, lateByView: {}, deadLettered: 0 };
+    let maxEventTime = progress.maxEventTime;
+
+    for (const record of records) {
+      const watermark = watermarkOf({ maxEventTime, watermarkFloor: progress.watermarkFloor }, outOfOrdernessMs);
+      const lateEntries: SideEntry[] = [];
+      const deadEntries: SideEntry[] = [];
+      let recordMax = Number.NEGATIVE_INFINITY;
+      if (record.error) deadEntries.push({ index: -1, reason: record.error, event: null });
+
+      for (const item of record.items) {
+        if ('error' in item) {
+          deadEntries.push({ index: item.index, reason: item.error, event: null });
+          continue;
+        }
+        const event = item.value;
+        if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+          deadEntries.push({ index: item.index, reason: 'event is not a JSON object', event });
+          continue;
+        }
+        const parsed = parseEventTime((event as Event)[eventTimeField], eventTimeField);
+        if (!parsed.ok) {
+          deadEntries.push({ index: item.index, reason: parsed.error, event });
+          continue;
+        }
+        const time = parsed.time;
+        // Arrival time bounds how far ahead an event may claim to be, as ingest does with its clock.
+        if (time > record.arrivalMs + MAX_FUTURE_MS) {
+          deadEntries.push({
+            index: item.index,
+            reason: `event time ${new Date(time).toISOString()} is more than 1 hour after the record arrived (${new Date(record.arrivalMs).toISOString()})`,
+            event,
+          });
+          continue;
+        }
+        counters.processed++;
+        if (time > recordMax) recordMax = time;
+        let eventLate = false;
+        for (const view of this.views) {
+          if (!matchesWhere(event as Event, view.spec.where)) continue;
+          const end = earliestWindowEnd(view.spec.window, time);
+          if (isFinal(end, watermark, allowedLatenessMs)) {
+            eventLate = true;
+            counters.lateByView[view.spec.name] = (counters.lateByView[view.spec.name] ?? 0) + 1;
+            lateEntries.push({
+              index: item.index,
+              view: view.spec.name,
+              reason: `event time ${new Date(time).toISOString()} is in a window that was final at watermark ${new Date(watermark).toISOString()} (window end ${new Date(end).toISOString()} + allowed lateness ${allowedLatenessMs} ms)`,
+              event,
+            });
+            continue;
+          }
+          this.addToPane(panes, view, event as Event, time, record.seq, filter);
+        }
+        if (eventLate) counters.late++;
+      }
+
+      counters.deadLettered += deadEntries.length;
+      if (lateEntries.length > 0) late.push({ seq: record.seq, arrivalMs: record.arrivalMs, entries: lateEntries });
+      if (deadEntries.length > 0)
+        deadLetters.push({ seq: record.seq, arrivalMs: record.arrivalMs, entries: deadEntries });
+      // The watermark moves only between records, so every event of a record is judged by the same one.
+      if (recordMax > (maxEventTime ?? Number.NEGATIVE_INFINITY)) maxEventTime = recordMax;
+    }
+    return { panes, late, deadLetters, counters, maxEventTime };
+  }
+
+  private addToPane(
+    panes: Map<string, PaneDelta>,
+    view: CompiledView,
+    event: Event,
+    time: number,
+    seq: string,
+    filter: PaneRecordFilter | undefined,
+  ): void {
+    const group = groupValuesOf(event, view.spec.groupBy);
+    const groupKey = groupKeyOf(group);
+    const paneStart = paneStartOf(time, view.spec.window.paneMs);
+    const key = BatchAggregator.paneKey(view.index, groupKey, paneStart);
+    if (filter && !filter(key, seq)) return;
+    let pane = panes.get(key);
+    if (!pane) {
+      pane = {
+        viewIndex: view.index,
+        groupKey,
+        group,
+        paneStart,
+        accumulators: view.measures.map((m) => m.create()),
+        count: 0,
+        minTime: time,
+        maxTime: time,
+        firstSeq: seq,
+        lastSeq: seq,
+      };
+      panes.set(key, pane);
+    }
+    for (const acc of pane.accumulators) acc.add(event);
+    pane.count++;
+    if (time < pane.minTime) pane.minTime = time;
+    if (time > pane.maxTime) pane.maxTime = time;
+    pane.lastSeq = seq;
+  }
+}

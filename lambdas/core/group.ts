@@ -1,0 +1,49 @@
+/**
+ * Filtering and grouping events. Group values compare as strings: `{"auction": 5003}` and
+ * `{"auction": "5003"}` are the same group, so the results API can address a group from a query string.
+ */
+import type { FieldValue, ViewSpec } from './config.ts';
+import type { Event } from './measures/index.ts';
+
+export type GroupValues = ReadonlyArray<string | null>;
+
+export function matchesWhere(event: Event, where: ReadonlyArray<readonly [string, FieldValue]>): boolean {
+  for (const [field, value] of where) {
+    if (event[field] !== value) return false;
+  }
+  return true;
+}
+
+/** Group values are strings; a missing or null field is the null group; objects group by their JSON. */
+export function groupValue(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+export function groupValuesOf(event: Event, groupBy: readonly string[]): GroupValues {
+  return groupBy.map((field) => groupValue(event[field]));
+}
+
+/** The group's identity in storage keys. */
+export function groupKeyOf(values: GroupValues): string {
+  return JSON.stringify(values);
+}
+
+export function groupObject(view: ViewSpec, values: GroupValues): Record<string, string | null> {
+  return Object.fromEntries(view.groupBy.map((field, i) => [field, values[i] ?? null]));
+}
+
+/**
+ * A short fingerprint of what a view computes. Storage keys include it, so editing a view's window, filter,
+ * grouping or measures starts it afresh instead of mixing old partials with new ones.
+ */
+export function viewVersion(view: ViewSpec): string {
+  const text = JSON.stringify([view.where, view.groupBy, view.window, view.measures]);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(36);
+}

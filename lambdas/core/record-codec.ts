@@ -1,0 +1,99 @@
+/**
+ * How events travel in Kinesis records.
+ *
+ * Ingest packs many events into one record as gzip-compressed NDJSON: fewer records (Kinesis bills and
+ * throttles per record and per byte) and fewer bytes. The aggregator also reads what other producers write:
+ * a plain JSON object, a JSON array of objects, or NDJSON, uncompressed.
+ */
+import { gunzipSync, gzipSync } from 'node:zlib';
+
+const GZIP_MAGIC_0 = 0x1f;
+const GZIP_MAGIC_1 = 0x8b;
+/** Uncompressed bytes per packed record. Well under Kinesis' 1 MiB record limit even if the data won't compress. */
+export const MAX_PACKED_BYTES = 512 * 1024;
+/** Refuse to inflate a record beyond this: a small record that inflates to gigabytes must not crash the processor. */
+const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
+
+/** One item found in a record: a parsed value, or why it could not be parsed. `index` is its position. */
+export type DecodedItem =
+  | { readonly index: number; readonly value: unknown }
+  | { readonly index: number; readonly error: string };
+
+export interface DecodedRecord {
+  readonly items: DecodedItem[];
+  /** Set when the record as a whole could not be read (e.g. corrupt gzip). */
+  readonly error?: string;
+}
+
+export interface PackedRecord {
+  readonly data: Buffer;
+  /** Indexes, in the caller's list, of the events this record carries. */
+  readonly indexes: number[];
+}
+
+/** Packs serialized events (one JSON text each) into gzip NDJSON records of at most MAX_PACKED_BYTES before compression. */
+export function packEvents(
+  serialized: ReadonlyArray<{ readonly index: number; readonly json: string }>,
+): PackedRecord[] {
+  const records: PackedRecord[] = [];
+  let lines: string[] = [];
+  let indexes: number[] = [];
+  let bytes = 0;
+  const flush = () => {
+    if (lines.length === 0) return;
+    records.push({ data: gzipSync(`${lines.join('\n')}\n`, { level: 6 }), indexes });
+    lines = [];
+    indexes = [];
+    bytes = 0;
+  };
+  for (const { index, json } of serialized) {
+    const size = Buffer.byteLength(json) + 1;
+    if (bytes + size > MAX_PACKED_BYTES) flush();
+    lines.push(json);
+    indexes.push(index);
+    bytes += size;
+  }
+  flush();
+  return records;
+}
+
+function parseLines(text: string): DecodedItem[] {
+  const items: DecodedItem[] = [];
+  let index = 0;
+  for (const line of text.split('\n')) {
+    const trimmed = line.trim();
+    if (trimmed === '') continue;
+    try {
+      items.push({ index, value: JSON.parse(trimmed) });
+    } catch (err) {
+      items.push({ index, error: `line ${index + 1} is not JSON: ${(err as Error).message}` });
+    }
+    index++;
+  }
+  return items;
+}
+
+/** Reads the events of one record, whatever producer wrote it. Never throws. */
+export function decodeRecord(data: Uint8Array): DecodedRecord {
+  let text: string;
+  if (data.length >= 2 && data[0] === GZIP_MAGIC_0 && data[1] === GZIP_MAGIC_1) {
+    try {
+      text = gunzipSync(data, { maxOutputLength: MAX_INFLATED_BYTES }).toString('utf8');
+    } catch (err) {
+      return { items: [], error: `record is gzip but cannot be inflated: ${(err as Error).message}` };
+    }
+  } else {
+    text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+  }
+  const start = text.trimStart();
+  if (start.startsWith('[')) {
+    try {
+      const value: unknown = JSON.parse(text);
+      if (Array.isArray(value)) return { items: value.map((v, index) => ({ index, value: v })) };
+    } catch {
+      // Not one JSON array: fall through to NDJSON, which reports the line that is wrong.
+    }
+  }
+  if (start === '') return { items: [], error: 'record is empty' };
+  return { items: parseLines(text) };
+}

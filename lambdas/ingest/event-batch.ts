@@ -1,0 +1,110 @@
+/**
+ * Reading a POST /events body into events, and checking each event. Pure: no AWS.
+ *
+ * Body: one JSON object, a JSON array of up to 500 objects, or NDJSON (`application/x-ndjson`).
+ * A body that cannot be read at all is a 400; an event that is wrong is rejected by its index and the others
+ * are still ingested.
+ */
+
+import { HttpError } from '../adapters/http.ts';
+import { MAX_FUTURE_MS, parseEventTime } from '../core/event-time.ts';
+
+export const MAX_EVENTS_PER_REQUEST = 500;
+/** Larger bodies get 413. Below API Gateway's 10 MB and Lambda's 6 MB request payload limits. */
+export const MAX_BODY_BYTES = 5 * 1024 * 1024;
+/** Kinesis records are at most 1 MiB; one event must fit in one record. */
+export const MAX_EVENT_BYTES = 1024 * 1024;
+
+export interface Rejection {
+  readonly index: number;
+  readonly error: string;
+}
+
+export interface CheckedEvents {
+  /** Accepted events as JSON text, with their index in the request. */
+  readonly valid: Array<{ readonly index: number; readonly json: string }>;
+  readonly rejected: Rejection[];
+  readonly total: number;
+}
+
+type ParsedBody = Array<{ readonly index: number; readonly value?: unknown; readonly error?: string }>;
+
+function mediaType(contentType: string | undefined): string {
+  return (contentType ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+}
+
+/** Splits the body into items by content type; throws HttpError for a body that cannot be read at all. */
+export function parseBody(body: string, contentType: string | undefined): ParsedBody {
+  const type = mediaType(contentType);
+  if (Buffer.byteLength(body) > MAX_BODY_BYTES) {
+    throw new HttpError(413, `body is larger than ${MAX_BODY_BYTES} bytes; send fewer events per request`);
+  }
+  if (type === 'application/x-ndjson' || type === 'application/jsonl' || type === 'application/ndjson') {
+    const items: ParsedBody = [];
+    const lines = body.split('\n');
+    let index = 0;
+    for (const line of lines) {
+      if (line.trim() === '') continue;
+      try {
+        items.push({ index, value: JSON.parse(line) });
+      } catch (err) {
+        items.push({ index, error: `line ${index + 1} is not JSON: ${(err as Error).message}` });
+      }
+      index++;
+    }
+    if (items.length === 0) throw new HttpError(400, 'body has no events: send one JSON object per line');
+    return items;
+  }
+  if (type !== 'application/json') {
+    throw new HttpError(
+      415,
+      `content type '${type}' is not accepted; use application/json (an object or an array) or application/x-ndjson`,
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (err) {
+    throw new HttpError(400, `body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (Array.isArray(value)) {
+    if (value.length === 0) throw new HttpError(400, 'body is an empty array: send at least one event');
+    return value.map((v, index) => ({ index, value: v }));
+  }
+  return [{ index: 0, value }];
+}
+
+/** Checks each event; `nowMs` bounds how far in the future an event time may be. */
+export function checkEvents(items: ParsedBody, eventTimeField: string, nowMs: number): CheckedEvents {
+  if (items.length > MAX_EVENTS_PER_REQUEST) {
+    throw new HttpError(400, `body has ${items.length} events; at most ${MAX_EVENTS_PER_REQUEST} per request`);
+  }
+  const valid: CheckedEvents['valid'] = [];
+  const rejected: Rejection[] = [];
+  for (const item of items) {
+    const error = item.error ?? checkEvent(item.value, eventTimeField, nowMs);
+    if (typeof error === 'string') {
+      rejected.push({ index: item.index, error });
+      continue;
+    }
+    const json = JSON.stringify(item.value);
+    if (Buffer.byteLength(json) > MAX_EVENT_BYTES) {
+      rejected.push({ index: item.index, error: `event is larger than ${MAX_EVENT_BYTES} bytes` });
+      continue;
+    }
+    valid.push({ index: item.index, json });
+  }
+  return { valid, rejected, total: items.length };
+}
+
+function checkEvent(value: unknown, eventTimeField: string, nowMs: number): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return `event is ${Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`}, not a JSON object`;
+  }
+  const time = parseEventTime((value as Record<string, unknown>)[eventTimeField], eventTimeField);
+  if (!time.ok) return time.error;
+  if (time.time > nowMs + MAX_FUTURE_MS) {
+    return `event time '${eventTimeField}' ${new Date(time.time).toISOString()} is more than 1 hour in the future`;
+  }
+  return undefined;
+}

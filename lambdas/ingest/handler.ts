@@ -1,0 +1,91 @@
+/**
+ * POST /events → Kinesis. Events are checked one by one (a bad one is rejected by index, the rest go on),
+ * packed many to a record, and written with PutRecords; an event is reported accepted only once Kinesis
+ * confirmed its record.
+ *
+ * 202 all accepted · 207 some rejected · 400 unreadable body, too many events, or none valid · 409 the same
+ * Idempotency-Key is being handled · 413 too large · 415 wrong content type · 503 the stream refused the write.
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { createKinesisClient, requireEnv } from '../adapters/aws-clients.ts';
+import { createStateStore, loadPipelineConfig, logger } from '../adapters/environment.ts';
+import { HttpError, header, json } from '../adapters/http.ts';
+import { KinesisSink } from '../adapters/kinesis-sink.ts';
+import { packEvents } from '../core/record-codec.ts';
+import { checkEvents, parseBody, type Rejection } from './event-batch.ts';
+
+const config = loadPipelineConfig();
+const store = createStateStore();
+const sink = new KinesisSink(createKinesisClient(), requireEnv('STREAM_NAME'));
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
+
+export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  const key = header(event.headers, 'idempotency-key');
+  try {
+    if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+      throw new HttpError(400, 'Idempotency-Key header must be 1 to 128 printable ASCII characters without spaces');
+    }
+    const body = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
+    const checked = checkEvents(
+      parseBody(body, header(event.headers, 'content-type')),
+      config.eventTimeField,
+      Date.now(),
+    );
+    if (checked.valid.length === 0) {
+      await store.addIngestCounts({ accepted: 0, rejected: checked.rejected.length });
+      return json(400, {
+        accepted: 0,
+        rejected: checked.rejected,
+        error: 'no valid events in the body; nothing was ingested',
+      });
+    }
+    if (key !== undefined) {
+      const claim = await store.claimIdempotencyKey(key, Date.now());
+      if (claim.state === 'done') {
+        return {
+          ...json(claim.response.statusCode, JSON.parse(claim.response.body)),
+          headers: { 'content-type': 'application/json', 'idempotent-replay': 'true' },
+        };
+      }
+      if (claim.state === 'in-progress') {
+        throw new HttpError(409, `a request with Idempotency-Key '${key}' is being handled; retry in a few seconds`);
+      }
+    }
+    const response = await ingest(checked.valid, checked.rejected);
+    if (key !== undefined) {
+      if (response.statusCode < 300 || response.statusCode === 207) await store.completeIdempotencyKey(key, response);
+      else await store.releaseIdempotencyKey(key);
+    }
+    return response;
+  } catch (err) {
+    if (err instanceof HttpError) return json(err.statusCode, { error: err.message });
+    if (key !== undefined) await store.releaseIdempotencyKey(key).catch(() => undefined);
+    throw err;
+  }
+};
+
+async function ingest(
+  valid: Array<{ index: number; json: string }>,
+  invalid: Rejection[],
+): Promise<APIGatewayProxyResult> {
+  const { failed } = await sink.put(packEvents(valid));
+  const rejected = [...invalid];
+  for (const { record, error } of failed) {
+    for (const index of record.indexes)
+      rejected.push({ index, error: `the stream did not take the event (${error}); send it again` });
+  }
+  rejected.sort((a, b) => a.index - b.index);
+  const accepted = valid.length + invalid.length - rejected.length;
+  try {
+    await store.addIngestCounts({ accepted, rejected: rejected.length });
+  } catch (err) {
+    // The events are in the stream; failing the request now would make the producer send them twice.
+    logger.error('ingest counters not updated; /status will under-count accepted events', {
+      error: err as Error,
+      accepted,
+    });
+  }
+  if (accepted === 0) return json(503, { accepted, rejected }, { 'retry-after': '1' });
+  return json(rejected.length === 0 ? 202 : 207, { accepted, rejected });
+}

@@ -1,0 +1,221 @@
+/**
+ * Read side of the API: GET /views, /views/{view}/results, /status, /late, /dead-letters, /health.
+ * Every error names the parameter that is wrong and what would be accepted.
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { createStateStore, loadPipelineConfig, logger } from '../adapters/environment.ts';
+import { HttpError, json } from '../adapters/http.ts';
+import type { ShardState, SideKind } from '../adapters/state-store.ts';
+import { watermarkOf } from '../core/batch-aggregator.ts';
+import type { EddyConfig, PipelineConfig, ViewSpec } from '../core/config.ts';
+import { groupKeyOf, viewVersion } from '../core/group.ts';
+import { ViewMeasures } from '../core/pane.ts';
+import { paneRangeFor, readWindows } from '../core/results.ts';
+import { pipelineWatermark } from '../core/watermark.ts';
+
+const rawConfig = JSON.parse(process.env.EDDY_CONFIG ?? '{}') as EddyConfig;
+const config: PipelineConfig = loadPipelineConfig();
+const store = createStateStore();
+const measuresByView = new Map(config.views.map((v) => [v.name, new ViewMeasures(v)]));
+
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 1000;
+/** Pane starts are stored with 15 digits: the end of representable time. */
+const END_OF_TIME = 10 ** 15 - 1;
+
+export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  try {
+    switch (event.resource) {
+      case '/health':
+        await store.ping();
+        return json(200, { status: 'ok' });
+      case '/views':
+        return json(200, { views: rawConfig.views });
+      case '/views/{view}/results':
+        return json(200, await results(event.pathParameters?.view ?? '', event.queryStringParameters ?? {}));
+      case '/status':
+        return json(200, await status());
+      case '/late':
+        return json(200, await sideRecords('late', event.queryStringParameters ?? {}));
+      case '/dead-letters':
+        return json(200, await sideRecords('dead', event.queryStringParameters ?? {}));
+      default:
+        return json(404, { error: `no route for ${event.httpMethod} ${event.path}` });
+    }
+  } catch (err) {
+    if (err instanceof HttpError) return json(err.statusCode, { error: err.message });
+    logger.error('query failed', { error: err as Error, resource: event.resource });
+    if (event.resource === '/health') return json(503, { status: 'unavailable' });
+    throw err;
+  }
+};
+
+type Params = Record<string, string | undefined>;
+
+function parseTime(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(n) || n < 0) {
+    throw new HttpError(
+      400,
+      `${name}: '${value}' is not a time; use epoch milliseconds or ISO-8601 (2026-11-24T10:00:00Z)`,
+    );
+  }
+  return n;
+}
+
+function parseLimit(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_LIMIT;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT) {
+    throw new HttpError(400, `limit: '${value}' must be an integer from 1 to ${MAX_LIMIT}`);
+  }
+  return n;
+}
+
+function encodeCursor(start: number): string {
+  return Buffer.from(JSON.stringify({ s: start })).toString('base64url');
+}
+
+function decodeCursor(value: string): number {
+  try {
+    const { s } = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as { s: unknown };
+    if (typeof s === 'number' && Number.isInteger(s) && s >= 0) return s;
+  } catch {
+    // fall through to the error below
+  }
+  throw new HttpError(400, 'cursor: not a cursor this API returned; pass nextCursor from the previous page unchanged');
+}
+
+function findView(name: string): ViewSpec {
+  const view = config.views.find((v) => v.name === name);
+  if (!view) {
+    throw new HttpError(404, `view '${name}' does not exist; views: ${config.views.map((v) => v.name).join(', ')}`);
+  }
+  return view;
+}
+
+async function currentWatermark(states?: readonly ShardState[]): Promise<number | null> {
+  return pipelineWatermark(
+    states ?? (await store.getShardStates()),
+    Date.now(),
+    config.outOfOrdernessMs,
+    config.idleTimeoutMs,
+  );
+}
+
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
+async function results(viewName: string, params: Params) {
+  const view = findView(viewName);
+  const known = new Set([...view.groupBy, 'from', 'to', 'limit', 'cursor']);
+  const unknown = Object.keys(params).filter((k) => !known.has(k));
+  if (unknown.length > 0) {
+    const groups = view.groupBy.length > 0 ? `group fields ${view.groupBy.join(', ')}` : 'no group fields';
+    throw new HttpError(
+      400,
+      `unknown parameter ${unknown.map((k) => `'${k}'`).join(', ')}; view '${view.name}' takes ${groups}, from, to, limit, cursor`,
+    );
+  }
+  const group = view.groupBy.map((field) => params[field] ?? null);
+  const from = params.cursor ? decodeCursor(params.cursor) : parseTime(params.from, 'from', 0);
+  const to = parseTime(params.to, 'to', END_OF_TIME);
+  const limit = parseLimit(params.limit);
+  const watermark = await currentWatermark();
+  const measures = measuresByView.get(view.name)!;
+  const window = view.window;
+  if (window.type === 'session') throw new HttpError(501, `session windows are not readable yet (view '${view.name}')`);
+
+  const viewId = `${view.name}@${viewVersion(view)}`;
+  const range = paneRangeFor(window, from, to);
+  const panes = async function* () {
+    for await (const p of store.queryPanes(viewId, groupKeyOf(group), range.from, Math.min(range.to, END_OF_TIME))) {
+      yield { paneStart: p.paneStart, partial: measures.decode(p.count, p.minTime, p.maxTime, p.partials) };
+    }
+  };
+  const page = await readWindows(window, measures, panes(), {
+    from,
+    to,
+    limit,
+    watermark,
+    allowedLatenessMs: config.allowedLatenessMs,
+  });
+  return {
+    view: view.name,
+    group: Object.fromEntries(view.groupBy.map((f, i) => [f, group[i]])),
+    watermark: iso(watermark),
+    results: page.windows.map((w) => ({
+      windowStart: iso(w.windowStart),
+      windowEnd: iso(w.windowEnd),
+      final: w.final,
+      measures: w.measures,
+    })),
+    nextCursor: page.nextStart === null ? null : encodeCursor(page.nextStart),
+  };
+}
+
+async function status() {
+  const [states, ingest] = await Promise.all([store.getShardStates(), store.getIngestCounts()]);
+  const now = Date.now();
+  let processed = 0;
+  let late = 0;
+  let deadLettered = 0;
+  const lateByView: Record<string, number> = Object.fromEntries(config.views.map((v) => [v.name, 0]));
+  for (const s of states) {
+    processed += s.counters.processed;
+    late += s.counters.late;
+    deadLettered += s.counters.deadLettered;
+    for (const [view, n] of Object.entries(s.counters.lateByView)) lateByView[view] = (lateByView[view] ?? 0) + n;
+  }
+  const watermark = await currentWatermark(states);
+  return {
+    events: {
+      accepted: ingest.accepted,
+      rejected: ingest.rejected,
+      processed,
+      late,
+      deadLettered,
+      // Accepted at the API but not yet read by the aggregator. Negative when other producers write to the
+      // stream directly: their events are processed without having been accepted here.
+      inFlight: ingest.accepted - processed - deadLettered,
+    },
+    lateByView,
+    watermark: iso(watermark),
+    shards: states.map((s) => {
+      const wm = watermarkOf(s, config.outOfOrdernessMs);
+      return {
+        shardId: s.shardId,
+        watermark: Number.isFinite(wm) ? iso(wm) : null,
+        maxEventTime: iso(s.maxEventTime),
+        lastBatchAt: iso(s.lastActivityMs),
+        idle: now - s.lastActivityMs > config.idleTimeoutMs,
+        batches: s.batches,
+        processed: s.counters.processed,
+      };
+    }),
+  };
+}
+
+async function sideRecords(kind: SideKind, params: Params) {
+  const allowed = new Set(['limit', 'cursor', 'view']);
+  const unknown = Object.keys(params).filter((k) => !allowed.has(k));
+  if (unknown.length > 0)
+    throw new HttpError(400, `unknown parameter ${unknown.map((k) => `'${k}'`).join(', ')}; use limit, cursor, view`);
+  const limit = parseLimit(params.limit);
+  if (params.view !== undefined) findView(params.view);
+  const page = await store.listSideRecords(kind, limit, params.cursor ?? null);
+  const entries = page.records.flatMap((r) =>
+    r.entries
+      .filter((e) => params.view === undefined || e.view === params.view)
+      .map((e) => ({
+        arrivedAt: iso(r.arrivalMs),
+        shardId: r.shardId,
+        sequenceNumber: r.seq.replace(/^0+(?=\d)/, ''),
+        index: e.index,
+        ...(e.view ? { view: e.view } : {}),
+        reason: e.reason,
+        event: e.event,
+      })),
+  );
+  return { [kind === 'late' ? 'late' : 'deadLetters']: entries, nextCursor: page.nextCursor };
+}
