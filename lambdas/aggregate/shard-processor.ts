@@ -3,7 +3,7 @@
  *
  * 1. Read every shard's progress. Records at or below this shard's stored `seq` were fully applied by an
  *    earlier attempt: skip them. (The shard item is written last, so its `seq` means "everything up to here".)
- * 2. A shard that was idle (or is new) rejoins at the pipeline watermark: its floor is raised and stored
+ * 2. A shard that was idle rejoins at the pipeline watermark: its floor is raised and stored
  *    first, so a window that turned final while it was idle stays final.
  * 3. Aggregate the batch into pane deltas; lateness is decided per record by the shard's own watermark.
  * 4. Read the touched panes. A pane whose stored `seq` is at or past the first record that touched it was
@@ -71,10 +71,11 @@ export class ShardProcessor {
 
     const now = this.now();
     let shard = stored ?? this.newShard(shardId);
-    let shardExists = stored !== undefined;
-    if (!stored || now - stored.lastActivityMs > this.config.idleTimeoutMs) {
-      shard = await this.rejoin(shard, shardExists, states, now);
-      shardExists = true;
+    // A shard seen before that went idle was left out of the pipeline watermark, which may have made windows
+    // final without it: it rejoins at that watermark. A brand-new shard is not lifted: when one shard replays
+    // a backlog before another's first batch, lifting would make all of the latecomer's events late.
+    if (stored && now - stored.lastActivityMs > this.config.idleTimeoutMs) {
+      shard = await this.rejoin(shard, states, now);
     }
     const progress: ShardProgress = { maxEventTime: shard.maxEventTime, watermarkFloor: shard.watermarkFloor };
 
@@ -118,7 +119,7 @@ export class ShardProcessor {
       batches: shard.batches + 1,
       counters: addCounters(shard.counters, result.counters),
     };
-    await this.store.putShardState(next, shard.seq, shardExists);
+    await this.store.putShardState(next, shard.seq, stored !== undefined);
     return {
       shardId,
       records: records.length,
@@ -155,7 +156,7 @@ export class ShardProcessor {
     const own = watermarkOf(shard, outOfOrdernessMs);
     const floor = pipeline !== null && pipeline > own ? pipeline : shard.watermarkFloor;
     const rejoined: ShardState = { ...shard, watermarkFloor: floor, lastActivityMs: now };
-    await this.store.putShardState(rejoined, shard.seq, exists);
+    await this.store.putShardState(rejoined, shard.seq, true);
     return rejoined;
   }
 

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { BatchAggregator, type BatchRecord } from '../../lambdas/core/batch-aggregator.ts';
+import { normalizeConfig } from '../../lambdas/core/config.ts';
+
+const config = normalizeConfig({
+  watermark: { outOfOrderness: '4s', allowedLateness: '5s' },
+  views: [{ name: 'all', groupBy: [], window: { type: 'tumbling', size: '10s' }, measures: [{ fn: 'count' }] }],
+});
+const T = Date.UTC(2026, 10, 24, 10, 0, 0);
+let seq = 0;
+const record = (...times: Array<number | unknown>): BatchRecord => ({
+  seq: String(++seq).padStart(64, '0'),
+  arrivalMs: T + 60_000,
+  items: times.map((t, index) => ({ index, value: typeof t === 'number' ? { dateTime: t } : t })),
+});
+
+describe('BatchAggregator', () => {
+  it('judges an event late only once the watermark passed its window end plus the allowed lateness', () => {
+    const agg = new BatchAggregator(config);
+    // After an event at T+19s the watermark is T+15s: window [T, T+10s) is final (10s + 5s <= 15s).
+    const result = agg.aggregate([record(T + 19_000), record(T + 9_999, T + 10_000)], {
+      maxEventTime: null,
+      watermarkFloor: null,
+    });
+    expect(result.counters).toMatchObject({ processed: 3, late: 1, lateByView: { all: 1 } });
+    expect(result.late[0]!.entries[0]).toMatchObject({
+      index: 0,
+      view: 'all',
+      reason: expect.stringContaining('final at watermark'),
+    });
+  });
+
+  it('judges every event of a record by the watermark before that record', () => {
+    const agg = new BatchAggregator(config);
+    // T+30s in the same record as T+1s does not make T+1s late: the watermark moves between records only.
+    const result = agg.aggregate([record(T + 30_000, T + 1_000)], { maxEventTime: T + 5_000, watermarkFloor: null });
+    expect(result.counters.late).toBe(0);
+    expect(result.maxEventTime).toBe(T + 30_000);
+  });
+
+  it('sets aside unreadable events with the reason and their index, and aggregates the rest', () => {
+    const agg = new BatchAggregator(config);
+    const result = agg.aggregate([record(T, 'oops', { price: 1 }, T + 1)], {
+      maxEventTime: null,
+      watermarkFloor: null,
+    });
+    expect(result.counters).toMatchObject({ processed: 2, deadLettered: 2 });
+    expect(result.deadLetters[0]!.entries.map((e) => [e.index, e.reason])).toEqual([
+      [1, 'event is not a JSON object'],
+      [2, "event time field 'dateTime' is missing"],
+    ]);
+    expect([...result.panes.values()][0]!.count).toBe(2);
+  });
+
+  it('sets aside an event more than an hour ahead of its record, which would push the watermark past everything', () => {
+    const agg = new BatchAggregator(config);
+    const result = agg.aggregate([record(T + 60_000 + 3_600_001)], { maxEventTime: null, watermarkFloor: null });
+    expect(result.counters.deadLettered).toBe(1);
+    expect(result.maxEventTime).toBeNull();
+  });
+});

@@ -1,0 +1,91 @@
+/**
+ * An in-memory StateStore with DynamoDB's conditional-write semantics, for fast property tests of the shard
+ * processor. End-to-end tests run the DynamoDB adapter against real emulators.
+ */
+import {
+  ConcurrentWriteError,
+  type IdempotencyClaim,
+  type IngestCounts,
+  type PaneRef,
+  paneRefKey,
+  type ShardState,
+  type SideKind,
+  type SidePage,
+  type StateStore,
+  type StoredPane,
+  type StoredResponse,
+} from '../../lambdas/adapters/state-store.ts';
+import type { SideRecord } from '../../lambdas/core/batch-aggregator.ts';
+
+export class MemoryStateStore implements StateStore {
+  readonly shards = new Map<string, ShardState>();
+  /** paneRefKey + shard → pane */
+  readonly panes = new Map<string, StoredPane>();
+  readonly side = { late: new Map<string, SideRecord>(), dead: new Map<string, SideRecord>() };
+  paneWrites = 0;
+  /** When set, the n-th pane write from now fails (simulates a crash mid-batch). */
+  failPaneWriteAfter: number | null = null;
+
+  async getShardStates(): Promise<ShardState[]> {
+    return structuredClone([...this.shards.values()]);
+  }
+
+  async putShardState(state: ShardState, expectedSeq: string | null, expectExisting: boolean): Promise<void> {
+    const current = this.shards.get(state.shardId);
+    const ok = expectExisting ? current !== undefined && current.seq === expectedSeq : current === undefined;
+    if (!ok) throw new ConcurrentWriteError(`shard ${state.shardId}`);
+    this.shards.set(state.shardId, structuredClone(state));
+  }
+
+  async getPanes(shardId: string, refs: readonly PaneRef[]): Promise<Map<string, StoredPane>> {
+    const out = new Map<string, StoredPane>();
+    for (const ref of refs) {
+      const pane = this.panes.get(`${paneRefKey(ref)}|${shardId}`);
+      if (pane) out.set(paneRefKey(ref), structuredClone(pane));
+    }
+    return out;
+  }
+
+  async putPanes(writes: ReadonlyArray<{ pane: StoredPane; expectedSeq: string | null }>): Promise<void> {
+    for (const { pane, expectedSeq } of writes) {
+      if (this.failPaneWriteAfter !== null && this.failPaneWriteAfter-- <= 0) {
+        this.failPaneWriteAfter = null;
+        throw new Error('simulated crash during pane writes');
+      }
+      const key = `${paneRefKey(pane)}|${pane.shardId}`;
+      const current = this.panes.get(key);
+      if ((current?.seq ?? null) !== expectedSeq) throw new ConcurrentWriteError(key);
+      this.panes.set(key, structuredClone(pane));
+      this.paneWrites++;
+    }
+  }
+
+  async *queryPanes(viewId: string, groupKey: string, fromPane: number, toPane: number): AsyncIterable<StoredPane> {
+    const matching = [...this.panes.values()]
+      .filter((p) => p.viewId === viewId && p.groupKey === groupKey && p.paneStart >= fromPane && p.paneStart < toPane)
+      .sort((a, b) => a.paneStart - b.paneStart || a.shardId.localeCompare(b.shardId));
+    for (const p of matching) yield structuredClone(p);
+  }
+
+  async putSideRecords(kind: SideKind, shardId: string, records: readonly SideRecord[]): Promise<void> {
+    for (const r of records) this.side[kind].set(`${shardId}|${r.seq}`, structuredClone(r));
+  }
+
+  async listSideRecords(): Promise<SidePage> {
+    throw new Error('not used by these tests');
+  }
+  async addIngestCounts(_: IngestCounts): Promise<void> {}
+  async getIngestCounts(): Promise<IngestCounts> {
+    return { accepted: 0, rejected: 0 };
+  }
+  async claimIdempotencyKey(): Promise<IdempotencyClaim> {
+    return { state: 'claimed' };
+  }
+  async completeIdempotencyKey(_key: string, _response: StoredResponse): Promise<void> {}
+  async releaseIdempotencyKey(): Promise<void> {}
+
+  /** Distinct (viewId, groupKey) pairs present. */
+  groups(viewId: string): string[] {
+    return [...new Set([...this.panes.values()].filter((p) => p.viewId === viewId).map((p) => p.groupKey))];
+  }
+}
