@@ -143,13 +143,8 @@ export class ShardProcessor {
     };
   }
 
-  /** Raises an idle or new shard's watermark floor to the pipeline watermark, and stores it before any effect. */
-  private async rejoin(
-    shard: ShardState,
-    exists: boolean,
-    states: readonly ShardState[],
-    now: number,
-  ): Promise<ShardState> {
+  /** Raises an idle shard's watermark floor to the pipeline watermark, and stores it before any effect. */
+  private async rejoin(shard: ShardState, states: readonly ShardState[], now: number): Promise<ShardState> {
     const others = states.filter((s) => s.shardId !== shard.shardId);
     const { outOfOrdernessMs, idleTimeoutMs } = this.config;
     const pipeline = pipelineWatermark(others, now, outOfOrdernessMs, idleTimeoutMs);
