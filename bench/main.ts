@@ -1,0 +1,118 @@
+/**
+ * `npm run bench`: measures and prints; asserts nothing.
+ *  1. The aggregation core's events/s on one core (decode packed records + aggregate into panes).
+ *  2. DynamoDB writes per event for a Lambda batch of Nexmark-like events, and what that costs.
+ *  3. Writes per event of sliding windows as size/slide grows (flat: one pane update per event).
+ */
+
+import defaults from '../config/views.ts';
+import { toBatchRecord } from '../lambdas/aggregate/kinesis-records.ts';
+import { ShardProcessor } from '../lambdas/aggregate/shard-processor.ts';
+import { BatchAggregator } from '../lambdas/core/batch-aggregator.ts';
+import { type EddyConfig, normalizeConfig } from '../lambdas/core/config.ts';
+import { packEvents } from '../lambdas/core/record-codec.ts';
+import { kinesisRecord } from '../test/support/kinesis.ts';
+import { MemoryStateStore } from '../test/support/memory-state-store.ts';
+import { nexmarkEvents, take } from './nexmark.ts';
+
+const START = Date.UTC(2026, 10, 24, 10, 0, 0);
+const WCU_PRICE_PER_MILLION = 0.625;
+
+function records(events: readonly object[], eventsPerRecord: number) {
+  const out = [];
+  for (let i = 0; i < events.length; i += eventsPerRecord) {
+    const chunk = events.slice(i, i + eventsPerRecord).map((e, index) => ({ index, json: JSON.stringify(e) }));
+    for (const packed of packEvents(chunk))
+      out.push(kinesisRecord('shardId-000000000000', packed.data, START + 60_000));
+  }
+  return out;
+}
+
+function bar(value: number, max: number, width = 30): string {
+  return '█'.repeat(Math.max(1, Math.round((value / max) * width)));
+}
+
+async function coreThroughput(raw: EddyConfig, label: string) {
+  const config = normalizeConfig(raw);
+  const events = take(nexmarkEvents({ startMs: START, eventsPerSecond: 10_000, maxDelayMs: 2_000 }), 200_000);
+  const kinesis = records(events, 100);
+  const aggregator = new BatchAggregator(config);
+  // Warm up the JIT, then time whole passes.
+  for (let i = 0; i < 2; i++)
+    aggregator.aggregate(kinesis.map(toBatchRecord), { maxEventTime: null, watermarkFloor: null });
+  const passes = 5;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < passes; i++) {
+    aggregator.aggregate(kinesis.map(toBatchRecord), { maxEventTime: null, watermarkFloor: null });
+  }
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const rate = (events.length * passes) / seconds;
+  console.log(`  ${label.padEnd(38)} ${Math.round(rate).toLocaleString('en-US').padStart(12)} events/s`);
+  return rate;
+}
+
+async function writesPerEvent(raw: EddyConfig, eventsPerSecond: number, batchEvents: number) {
+  const config = normalizeConfig(raw);
+  const store = new MemoryStateStore();
+  const processor = new ShardProcessor(config, store, () => START + 120_000);
+  const events = take(nexmarkEvents({ startMs: START, eventsPerSecond, maxDelayMs: 2_000 }), batchEvents * 4);
+  let bytes = 0;
+  for (let b = 0; b < 4; b++) {
+    const batch = records(events.slice(b * batchEvents, (b + 1) * batchEvents), 100).map(toBatchRecord);
+    await processor.process('shardId-000000000000', batch);
+  }
+  for (const pane of store.panes.values()) bytes += JSON.stringify(pane.partials).length + 200;
+  // Pane writes plus one shard-progress write per batch; WCUs: one per started KB of item.
+  const writes = store.paneWrites + 4;
+  const avgKb = bytes / store.panes.size / 1024;
+  const wcu = store.paneWrites * Math.ceil(avgKb) + 4;
+  return { perEvent: writes / events.length, wcuPerMillion: (wcu / events.length) * 1e6 };
+}
+
+async function main() {
+  console.log(`Eddy bench — node ${process.version}, one core\n`);
+  console.log('1. Aggregation core (gunzip + parse + assign + aggregate), Nexmark-like events:');
+  await coreThroughput({ views: [defaults.views[0]!] }, 'bids_per_auction only');
+  await coreThroughput(defaults, `all default views (${defaults.views.length})`);
+
+  console.log('\n2. DynamoDB writes per event (4 Lambda batches of 50,000 events in 500 records, default views):');
+  console.log('   event rate/shard      writes/event    WCU cost per million events');
+  const rows = [];
+  for (const eps of [1_000, 10_000, 50_000]) rows.push({ eps, ...(await writesPerEvent(defaults, eps, 50_000)) });
+  const most = Math.max(...rows.map((r) => r.perEvent));
+  for (const r of rows) {
+    const cost = (r.wcuPerMillion / 1e6) * WCU_PRICE_PER_MILLION;
+    console.log(
+      `   ${`${r.eps.toLocaleString('en-US')}/s`.padEnd(20)} ${r.perEvent.toFixed(5).padStart(12)}    $${cost.toFixed(4)}  ${bar(r.perEvent, most)}`,
+    );
+  }
+  console.log('   (one write per event would be 1.00000 writes/event and $0.625 per million)');
+
+  console.log('\n3. Sliding windows: writes per event as size/slide grows (10 s windows, 10,000 events/s):');
+  for (const slide of ['10s', '5s', '2s', '1s']) {
+    const raw: EddyConfig = {
+      views: [
+        {
+          name: 'hot',
+          where: { type: 'bid' },
+          groupBy: [],
+          window: slide === '10s' ? { type: 'tumbling', size: '10s' } : { type: 'sliding', size: '10s', slide },
+          measures: [{ fn: 'count' }],
+        },
+      ],
+    };
+    const r = await writesPerEvent(raw, 10_000, 50_000);
+    const ratio = 10 / Number.parseInt(slide, 10);
+    console.log(
+      `   slide = size/${String(ratio).padEnd(3)} writes/event ${r.perEvent.toFixed(5)}  ${bar(r.perEvent, 0.005)}`,
+    );
+  }
+
+  const measures = await import('./measures.ts').catch(() => null);
+  if (measures) {
+    console.log('\n4. Measures:');
+    await measures.benchMeasures();
+  }
+}
+
+await main();
