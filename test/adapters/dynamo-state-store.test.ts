@@ -1,0 +1,132 @@
+/** The DynamoDB adapter against dynalite: conditional writes, key ranges, side records, idempotency keys. */
+import { CreateTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoStateStore } from '../../lambdas/adapters/dynamo-state-store.ts';
+import { ConcurrentWriteError, type StoredPane } from '../../lambdas/adapters/state-store.ts';
+import { TABLE_SCHEMA } from '../../lambdas/adapters/table-schema.ts';
+import { localDynamoClient } from '../../local/aws-clients.ts';
+import { type Emulators, startEmulators } from '../../local/emulators.ts';
+
+let emulators: Emulators;
+let store: DynamoStateStore;
+const client = () => localDynamoClient(emulators.dynamoEndpoint);
+
+beforeAll(async () => {
+  emulators = await startEmulators();
+  const dynamo = client();
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: 'eddy-test',
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: TABLE_SCHEMA.partitionKey, AttributeType: 'S' },
+        { AttributeName: TABLE_SCHEMA.sortKey, AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: TABLE_SCHEMA.partitionKey, KeyType: 'HASH' },
+        { AttributeName: TABLE_SCHEMA.sortKey, KeyType: 'RANGE' },
+      ],
+    }),
+  );
+  await waitUntilTableExists({ client: dynamo, maxWaitTime: 30, minDelay: 1 }, { TableName: 'eddy-test' });
+  store = new DynamoStateStore(dynamo, 'eddy-test');
+});
+afterAll(async () => {
+  await emulators?.stop();
+});
+
+const pane = (over: Partial<StoredPane> = {}): StoredPane => ({
+  viewId: 'v@1',
+  groupKey: '["a"]',
+  group: ['a'],
+  paneStart: 10_000,
+  shardId: 'shard-1',
+  seq: '0001',
+  count: 1,
+  minTime: 10_001,
+  maxTime: 10_001,
+  partials: { count: 1 },
+  ...over,
+});
+
+describe('DynamoStateStore', () => {
+  it('creates a pane only if absent and updates it only from the sequence number it read', async () => {
+    await store.putPanes([{ pane: pane(), expectedSeq: null }]);
+    await expect(store.putPanes([{ pane: pane({ seq: '0002' }), expectedSeq: null }])).rejects.toBeInstanceOf(
+      ConcurrentWriteError,
+    );
+    await expect(store.putPanes([{ pane: pane({ seq: '0002' }), expectedSeq: '0000' }])).rejects.toBeInstanceOf(
+      ConcurrentWriteError,
+    );
+    await store.putPanes([{ pane: pane({ seq: '0002', count: 2 }), expectedSeq: '0001' }]);
+    const got = await store.getPanes('shard-1', [{ viewId: 'v@1', groupKey: '["a"]', paneStart: 10_000 }]);
+    expect([...got.values()]).toEqual([pane({ seq: '0002', count: 2 })]);
+  });
+
+  it('queries a group’s panes of every shard in [from, to), ascending', async () => {
+    await store.putPanes([
+      { pane: pane({ groupKey: '["q"]', paneStart: 20_000, shardId: 'shard-2' }), expectedSeq: null },
+      { pane: pane({ groupKey: '["q"]', paneStart: 20_000, shardId: 'shard-1' }), expectedSeq: null },
+      { pane: pane({ groupKey: '["q"]', paneStart: 30_000 }), expectedSeq: null },
+      { pane: pane({ groupKey: '["q"]', paneStart: 40_000 }), expectedSeq: null },
+    ]);
+    const got = [];
+    for await (const p of store.queryPanes('v@1', '["q"]', 20_000, 40_000)) got.push([p.paneStart, p.shardId]);
+    expect(got).toEqual([
+      [20_000, 'shard-1'],
+      [20_000, 'shard-2'],
+      [30_000, 'shard-1'],
+    ]);
+  });
+
+  it('writes the shard item first only if absent, then only from its stored sequence number', async () => {
+    const state = {
+      shardId: 'shard-9',
+      seq: '0005',
+      maxEventTime: 1,
+      watermarkFloor: null,
+      lastActivityMs: 2,
+      batches: 1,
+      counters: { processed: 3, late: 1, lateByView: { v: 1 }, deadLettered: 0 },
+    };
+    await store.putShardState(state, null, false);
+    await expect(store.putShardState(state, null, false)).rejects.toBeInstanceOf(ConcurrentWriteError);
+    await expect(store.putShardState({ ...state, seq: '0006' }, '0004', true)).rejects.toBeInstanceOf(
+      ConcurrentWriteError,
+    );
+    await store.putShardState({ ...state, seq: '0006' }, '0005', true);
+    expect((await store.getShardStates()).find((s) => s.shardId === 'shard-9')).toEqual({ ...state, seq: '0006' });
+  });
+
+  it('lists side records newest first, page by page', async () => {
+    for (let i = 0; i < 3; i++) {
+      await store.putSideRecords('late', 'shard-1', [
+        { seq: `000${i}`, arrivalMs: 1_000 + i, entries: [{ index: i, reason: 'r', event: { i } }] },
+      ]);
+    }
+    const first = await store.listSideRecords('late', 2, null);
+    expect(first.records.map((r) => r.seq)).toEqual(['0002', '0001']);
+    const second = await store.listSideRecords('late', 2, first.nextCursor);
+    expect(second.records.map((r) => r.seq)).toEqual(['0000']);
+  });
+
+  it('hands an idempotency key to one request, then replays its stored response', async () => {
+    expect(await store.claimIdempotencyKey('k1', 1_000)).toEqual({ state: 'claimed' });
+    expect(await store.claimIdempotencyKey('k1', 1_001)).toEqual({ state: 'in-progress' });
+    await store.completeIdempotencyKey('k1', { statusCode: 202, body: '{"accepted":1,"rejected":[]}' });
+    expect(await store.claimIdempotencyKey('k1', 1_002)).toEqual({
+      state: 'done',
+      response: { statusCode: 202, body: '{"accepted":1,"rejected":[]}' },
+    });
+  });
+
+  it('lets a request take over a claim whose holder died', async () => {
+    await store.claimIdempotencyKey('k2', 1_000);
+    expect(await store.claimIdempotencyKey('k2', 1_000 + 31_000)).toEqual({ state: 'claimed' });
+  });
+
+  it('sums ingest counters over their spread items', async () => {
+    for (let i = 0; i < 20; i++) await store.addIngestCounts({ accepted: 2, rejected: 1 });
+    expect(await store.getIngestCounts()).toEqual({ accepted: 40, rejected: 20 });
+  });
+});
