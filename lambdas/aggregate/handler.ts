@@ -6,15 +6,14 @@
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { createStateStore, loadPipelineConfig, logger } from '../adapters/environment.ts';
 import { shardIdOf, toBatchRecord } from './kinesis-records.ts';
-import { type BatchReport, ShardProcessor } from './shard-processor.ts';
+import { ShardProcessor } from './shard-processor.ts';
 
 const processor = new ShardProcessor(loadPipelineConfig(), createStateStore());
 
-export const handler = async (event: KinesisStreamEvent): Promise<BatchReport | undefined> => {
+export const handler = async (event: KinesisStreamEvent): Promise<void> => {
   const first = event.Records[0];
-  if (!first) return undefined;
+  if (!first) return;
   const shardId = shardIdOf(first);
   const report = await processor.process(shardId, event.Records.map(toBatchRecord));
   logger.info('batch applied', { ...report });
-  return report;
 };

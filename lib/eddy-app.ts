@@ -1,0 +1,42 @@
+import type { App } from 'aws-cdk-lib';
+import type { LoadedConfig } from '../config/load.ts';
+import { StatefulStack, type StreamCapacity } from './stateful-stack.ts';
+import { StatelessStack } from './stateless-stack.ts';
+
+export interface EddyStacks {
+  readonly stateful: StatefulStack;
+  readonly stateless: StatelessStack;
+}
+
+/**
+ * Reads the `shards` context (`cdk deploy -c shards=N`): a provisioned stream of N shards, or on-demand
+ * when it is absent.
+ */
+export function streamCapacityFromContext(app: App): StreamCapacity {
+  const raw: unknown = app.node.tryGetContext('shards');
+  if (raw === undefined) return { mode: 'onDemand' };
+  const shards = Number(raw);
+  if (!Number.isInteger(shards) || shards < 1) {
+    throw new Error(`context 'shards' must be a positive integer number of shards (given ${JSON.stringify(raw)})`);
+  }
+  return { mode: 'provisioned', shards };
+}
+
+/**
+ * Adds Eddy's two stacks to `app`: `EddyStateful` (data; retained, ids never renamed) and `EddyStateless`
+ * (functions, API, alarms; replaceable at will). Shared by bin/app.ts and the template tests.
+ */
+export function addEddyStacks(app: App, config: LoadedConfig): EddyStacks {
+  const stateful = new StatefulStack(app, 'EddyStateful', {
+    description: 'Eddy: event stream, state table, on-failure queue and their key (retained)',
+    streamCapacity: streamCapacityFromContext(app),
+  });
+  const stateless = new StatelessStack(app, 'EddyStateless', {
+    description: 'Eddy: ingest, aggregate and query functions, REST API and alarms',
+    config,
+    stream: stateful.stream,
+    table: stateful.table,
+    onFailureQueue: stateful.onFailureQueue,
+  });
+  return { stateful, stateless };
+}

@@ -1,0 +1,154 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { LoadedConfig } from '../config/load.ts';
+
+/** The DynamoDB actions Eddy's functions use; anything else is not granted by `bindTable`. */
+export type TableAction =
+  | 'dynamodb:GetItem'
+  | 'dynamodb:BatchGetItem'
+  | 'dynamodb:Query'
+  | 'dynamodb:PutItem'
+  | 'dynamodb:UpdateItem'
+  | 'dynamodb:DeleteItem';
+
+/** Retention of every log group: long enough to investigate an incident, short enough to stay cheap. */
+export const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
+
+const TABLE_WRITE_ACTIONS: ReadonlySet<TableAction> = new Set([
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+]);
+
+export interface EddyFunctionProps {
+  /** Path of the handler module; it must `export const handler`. */
+  readonly entry: string;
+  /** The views config, built into the bundle and exposed to the handler as `process.env.EDDY_CONFIG`. */
+  readonly config: LoadedConfig;
+  /**
+   * Memory in MB, 128 to 10240. Lambda allocates CPU in proportion to memory.
+   * @default 512
+   */
+  readonly memorySize?: number;
+  /**
+   * Longest time one invocation may run.
+   * @default Duration.seconds(10) — an API request that takes longer has already failed for its caller.
+   */
+  readonly timeout?: Duration;
+}
+
+/**
+ * The first lines of every bundle:
+ * - CommonJS dependencies bundled into an ES module still call `require` for Node built-ins, so give them one.
+ * - The views config, assigned to `process.env.EDDY_CONFIG` before any handler code runs. An esbuild `define`
+ *   would only replace the literal expression `process.env.EDDY_CONFIG`, not `process.env[name]` as read by
+ *   `requireEnv` in lambdas/adapters/aws-clients.ts; an assignment works for both.
+ */
+function bundleBanner(config: LoadedConfig): string {
+  return [
+    "import { createRequire } from 'node:module';",
+    'const require = createRequire(import.meta.url);',
+    // JSON twice: once to serialise the config, once to make that a JavaScript string literal.
+    `process.env.EDDY_CONFIG = ${JSON.stringify(JSON.stringify(config.raw))};`,
+  ].join('');
+}
+
+/**
+ * A Lambda function with Eddy's defaults, set once here:
+ *
+ * | Setting | Value | Why |
+ * |---|---|---|
+ * | runtime | `NODEJS_24_X` | current LTS; nodejs20.x is deprecated |
+ * | architecture | `ARM_64` | about 20% cheaper per GB-s than x86_64 for the same work |
+ * | memory | 512 MB | enough CPU for JSON parsing and sketches; override per function |
+ * | timeout | 10 s | override per function |
+ * | environment | `NODE_OPTIONS`, `POWERTOOLS_SERVICE_NAME`; resource names only through `bind*` | a grant never comes without its name, nor a name without its grant |
+ * | log group | own `LogGroup`, retention one month | no log-retention custom resource, bounded storage cost |
+ * | role | own role, write access to its log group only | no `AWSLambdaBasicExecutionRole` managed policy |
+ * | tracing | X-Ray active | one trace from API Gateway through ingest |
+ * | source maps | bundled, `NODE_OPTIONS=--enable-source-maps` | stack traces point at the TypeScript source |
+ * | bundle | local esbuild, ESM, minified, `node24` target | no Docker; handlers are ES modules like the rest of the repo |
+ * | AWS SDK | bundled | the versions pinned in package-lock.json, the ones tested locally, not the runtime's |
+ * | views config | set as `process.env.EDDY_CONFIG` by the bundle's first line | Lambda environment variables are capped at 4 KB |
+ * | `POWERTOOLS_SERVICE_NAME` | `eddy` | groups every function's logs under one service |
+ */
+export class EddyFunction extends NodejsFunction {
+  /** Memory for functions that do not say otherwise, in MB. */
+  static readonly DEFAULT_MEMORY_MB = 512;
+  /** Timeout for functions that do not say otherwise. */
+  static readonly DEFAULT_TIMEOUT = Duration.seconds(10);
+
+  constructor(scope: Construct, id: string, props: EddyFunctionProps) {
+    const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, { retention: LOG_RETENTION });
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the Eddy ${id} function`,
+    });
+    logGroup.grantWrite(role);
+
+    super(scope, id, {
+      entry: props.entry,
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? EddyFunction.DEFAULT_MEMORY_MB,
+      timeout: props.timeout ?? EddyFunction.DEFAULT_TIMEOUT,
+      role,
+      logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'eddy',
+      },
+      bundling: {
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        target: 'node24',
+        // Prefer packages' ES module builds; fall back to CommonJS ones.
+        mainFields: ['module', 'main'],
+        banner: bundleBanner(props.config),
+        bundleAwsSDK: true,
+        minify: true,
+        // Error and class names stay readable in logs even though the bundle is minified.
+        keepNames: true,
+        sourceMap: true,
+        // Line mappings are enough for stack traces; leaving sources out keeps the bundle small.
+        sourcesContent: false,
+      },
+    });
+
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'xray:PutTraceSegments and xray:PutTelemetryRecords (added by active tracing) do not support resource-level permissions.',
+    });
+  }
+
+  /**
+   * Lets this function use `table` with exactly `actions`, and tells it the table's name in `TABLE_NAME`.
+   * With a customer-managed key, DynamoDB uses the key on the caller's behalf: readers get `kms:Decrypt`,
+   * writers also `kms:Encrypt` and `kms:GenerateDataKey` (CDK's `grantWriteData` would add wildcard actions).
+   */
+  bindTable(table: dynamodb.ITable, actions: readonly [TableAction, ...TableAction[]]): void {
+    this.addEnvironment('TABLE_NAME', table.tableName);
+    table.grant(this, ...actions);
+    const writes = actions.some((action) => TABLE_WRITE_ACTIONS.has(action));
+    table.encryptionKey?.grant(this, 'kms:Decrypt', ...(writes ? ['kms:Encrypt', 'kms:GenerateDataKey'] : []));
+  }
+
+  /**
+   * Lets this function put records into `stream`, and tells it the stream's name in `STREAM_NAME`.
+   * A producer of a KMS-encrypted stream needs `kms:GenerateDataKey` on its key and nothing more.
+   */
+  bindStreamProducer(stream: kinesis.IStream): void {
+    this.addEnvironment('STREAM_NAME', stream.streamName);
+    stream.grant(this, 'kinesis:PutRecord', 'kinesis:PutRecords');
+    stream.encryptionKey?.grant(this, 'kms:GenerateDataKey');
+  }
+}

@@ -1,0 +1,116 @@
+import path from 'node:path';
+import {
+  CfnOutput,
+  CrossStackReferences,
+  Duration,
+  ReferenceStrength,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { EVENT_SOURCE } from '../config/event-source.ts';
+import type { LoadedConfig } from '../config/load.ts';
+import { EddyAlarms } from './eddy-alarms.ts';
+import { EddyApi } from './eddy-api.ts';
+import { EddyFunction } from './eddy-function.ts';
+
+const LAMBDAS_DIR = path.join(import.meta.dirname, '..', 'lambdas');
+
+export interface StatelessStackProps extends StackProps {
+  /** The views config, inlined into every function's bundle. */
+  readonly config: LoadedConfig;
+  readonly stream: kinesis.IStream;
+  readonly table: dynamodb.ITable;
+  /** On-failure destination of the aggregator's event source mapping. */
+  readonly onFailureQueue: sqs.IQueue;
+}
+
+/**
+ * The code and everything that can be replaced without losing data: the three functions, the event source
+ * mapping, the REST API and the alarms.
+ */
+export class StatelessStack extends Stack {
+  readonly ingest: EddyFunction;
+  readonly aggregate: EddyFunction;
+  readonly query: EddyFunction;
+  readonly api: EddyApi;
+
+  constructor(scope: Construct, id: string, props: StatelessStackProps) {
+    super(scope, id, props);
+    // Strong references (Export / Fn::ImportValue): CloudFormation refuses to delete or change a stateful
+    // resource while this stack uses it, and LocalStack supports them (it has no Fn::GetStackOutput).
+    CrossStackReferences.of(this).consume(ReferenceStrength.STRONG);
+    const { config, stream, table, onFailureQueue } = props;
+
+    // 1. Ingest: validates and packs posted events into Kinesis records; counts them and remembers
+    //    idempotency keys in the table.
+    this.ingest = new EddyFunction(this, 'Ingest', { entry: path.join(LAMBDAS_DIR, 'ingest', 'handler.ts'), config });
+    this.ingest.bindStreamProducer(stream);
+    // Counters (UpdateItem) and idempotency keys: claim (conditional PutItem, then GetItem of the existing
+    // claim), complete (UpdateItem), release after a failure (DeleteItem).
+    this.ingest.bindTable(table, [
+      'dynamodb:PutItem',
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+    ]);
+
+    // 2. Aggregate: folds each batch into per-shard partial state, one conditional write per item per batch.
+    this.aggregate = new EddyFunction(this, 'Aggregate', {
+      entry: path.join(LAMBDAS_DIR, 'aggregate', 'handler.ts'),
+      config,
+      // A batch of packed records can hold tens of thousands of events and the panes they touch, with their
+      // sketches: more memory buys both room and CPU.
+      memorySize: 1024,
+      // A batch is retried as a whole on timeout; 60 s leaves room for throttled DynamoDB writes to back off.
+      timeout: Duration.seconds(60),
+    });
+    // Shard progress (Query), the panes a batch touches (BatchGetItem), conditional writes of both (PutItem).
+    this.aggregate.bindTable(table, ['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem']);
+    this.aggregate.addEventSource(
+      new KinesisEventSource(stream, {
+        startingPosition: lambda.StartingPosition[EVENT_SOURCE.startingPosition],
+        batchSize: EVENT_SOURCE.batchSize,
+        maxBatchingWindow: Duration.seconds(EVENT_SOURCE.maxBatchingWindowSeconds),
+        retryAttempts: EVENT_SOURCE.retryAttempts,
+        bisectBatchOnError: EVENT_SOURCE.bisectBatchOnError,
+        maxRecordAge: Duration.seconds(EVENT_SOURCE.maxRecordAgeSeconds),
+        parallelizationFactor: EVENT_SOURCE.parallelizationFactor,
+        // The handler fails a batch as a whole: per-item state is written once per batch, so a partial
+        // success would have to be undone. Replays are idempotent by sequence number instead.
+        reportBatchItemFailures: false,
+        onFailure: new SqsDlq(onFailureQueue),
+      }),
+    );
+
+    for (const action of ['kms:ReEncrypt*', 'kms:GenerateDataKey*']) {
+      Validations.of(this.aggregate.role!).acknowledge({
+        id: `AwsSolutions-IAM5[Action::${action}]`,
+        reason: `${action} on the stateful key only, added by SqsDlq (Queue.grantSendMessages) so the event source mapping can send failure records to the KMS-encrypted on-failure queue.`,
+      });
+    }
+
+    // 3. Query: reads and merges the shard partials; never writes.
+    this.query = new EddyFunction(this, 'Query', { entry: path.join(LAMBDAS_DIR, 'query', 'handler.ts'), config });
+    this.query.bindTable(table, ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query']);
+
+    // 4. The REST API in front of ingest and query.
+    this.api = new EddyApi(this, 'Api', { functions: { ingest: this.ingest, query: this.query } });
+
+    // 5. Alarms on the signs that results are late or records were given up on.
+    new EddyAlarms(this, 'Alarms', { aggregate: this.aggregate, onFailureQueue });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url, description: 'Base URL of the Eddy API' });
+    new CfnOutput(this, 'ApiKeyId', { value: this.api.apiKey.keyId, description: 'Id of the API key' });
+    new CfnOutput(this, 'ApiKeyCommand', {
+      value: `aws apigateway get-api-key --api-key ${this.api.apiKey.keyId} --include-value --query value --output text`,
+      description: 'Prints the API key to send in the x-api-key header',
+    });
+  }
+}

@@ -1,0 +1,141 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { EVENT_SOURCE } from '../../config/event-source.ts';
+import type { EddyFunction } from '../../lib/eddy-function.ts';
+import { buildEddyApp, type EddyFixture, logicalIdOf, policyActions } from './eddy-app-fixture.ts';
+
+describe('EddyStateless functions', () => {
+  let fx: EddyFixture;
+  const fn = (name: 'ingest' | 'aggregate' | 'query'): EddyFunction => fx.stateless[name];
+  const importOf = (exportPattern: string) => ({ 'Fn::ImportValue': Match.stringLikeRegexp(exportPattern) });
+
+  beforeAll(async () => {
+    // GIVEN the default views config and context
+    // WHEN the app is synthesized
+    fx = await buildEddyApp();
+  });
+
+  it('runs every function on Node.js 24 on arm64 with active tracing and source maps', () => {
+    fx.statelessTemplate.allResourcesProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      TracingConfig: { Mode: 'Active' },
+      Environment: {
+        Variables: Match.objectLike({ NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_SERVICE_NAME: 'eddy' }),
+      },
+    });
+  });
+
+  it.each([
+    ['ingest', 512, 10],
+    ['aggregate', 1024, 60],
+    ['query', 512, 10],
+  ] as const)('gives %s %d MB and a %d s timeout', (name, memory, timeout) => {
+    fx.statelessTemplate.hasResourceProperties('AWS::Lambda::Function', {
+      Role: { 'Fn::GetAtt': [logicalIdOf(fn(name).role!), 'Arn'] },
+      MemorySize: memory,
+      Timeout: timeout,
+    });
+  });
+
+  it.each([
+    ['ingest', ['STREAM_NAME', 'TABLE_NAME']],
+    ['aggregate', ['TABLE_NAME']],
+    ['query', ['TABLE_NAME']],
+  ] as const)('tells %s the names of the resources it uses: %j', (name, expected) => {
+    const resource = fx.statelessTemplate.findResources('AWS::Lambda::Function')[logicalIdOf(fn(name))];
+    const variables = Object.keys(resource?.Properties.Environment.Variables ?? {});
+    expect(variables.filter((v) => v.endsWith('_NAME') && !v.startsWith('POWERTOOLS')).sort()).toEqual(expected);
+  });
+
+  it.each(['ingest', 'aggregate', 'query'] as const)('logs %s to its own log group kept for 30 days', (name) => {
+    const logGroupId = logicalIdOf(fn(name).logGroup);
+    fx.statelessTemplate.hasResourceProperties('AWS::Lambda::Function', {
+      Role: { 'Fn::GetAtt': [logicalIdOf(fn(name).role!), 'Arn'] },
+      LoggingConfig: { LogGroup: { Ref: logGroupId } },
+    });
+    expect(fx.statelessTemplate.findResources('AWS::Logs::LogGroup')[logGroupId]?.Properties).toEqual({
+      RetentionInDays: 30,
+    });
+  });
+
+  it.each(['ingest', 'aggregate', 'query'] as const)('gives the %s role no AWS managed policies', (name) => {
+    const role = fx.statelessTemplate.findResources('AWS::IAM::Role')[logicalIdOf(fn(name).role!)];
+    expect(role?.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  describe('aggregate event source mapping', () => {
+    it('reads the stream with every setting from config/event-source.ts', () => {
+      fx.statelessTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: logicalIdOf(fn('aggregate')) },
+        EventSourceArn: importOf('EventStream.*Arn'),
+        BatchSize: EVENT_SOURCE.batchSize,
+        MaximumBatchingWindowInSeconds: EVENT_SOURCE.maxBatchingWindowSeconds,
+        MaximumRetryAttempts: EVENT_SOURCE.retryAttempts,
+        BisectBatchOnFunctionError: EVENT_SOURCE.bisectBatchOnError,
+        MaximumRecordAgeInSeconds: EVENT_SOURCE.maxRecordAgeSeconds,
+        ParallelizationFactor: EVENT_SOURCE.parallelizationFactor,
+        StartingPosition: EVENT_SOURCE.startingPosition,
+      });
+    });
+
+    it('sends batches it gives up on to the on-failure queue', () => {
+      fx.statelessTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        DestinationConfig: { OnFailure: { Destination: importOf('OnFailureQueue.*Arn') } },
+      });
+    });
+
+    it('fails batches as a whole (no partial batch responses)', () => {
+      fx.statelessTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionResponseTypes: Match.absent(),
+      });
+    });
+  });
+
+  describe('least privilege', () => {
+    it('lets ingest put records into the stream', () => {
+      const actions = policyActions(fx.statelessTemplate, fn('ingest').role!);
+      expect(actions).toEqual(
+        expect.arrayContaining(['kinesis:PutRecords', 'kinesis:PutRecord', 'kms:GenerateDataKey']),
+      );
+    });
+
+    it('gives ingest only the item actions of counters and idempotency keys, no queries', () => {
+      const actions = policyActions(fx.statelessTemplate, fn('ingest').role!).filter((a) => a.startsWith('dynamodb:'));
+      expect(actions.sort()).toEqual([
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+      ]);
+      expect(actions).not.toContain('dynamodb:Query');
+    });
+
+    it('gives aggregate exactly its read and write table actions', () => {
+      const actions = policyActions(fx.statelessTemplate, fn('aggregate').role!).filter((a) =>
+        a.startsWith('dynamodb:'),
+      );
+      expect(actions.sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
+    });
+
+    it('gives query no write actions', () => {
+      const actions = policyActions(fx.statelessTemplate, fn('query').role!);
+      expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual([
+        'dynamodb:BatchGetItem',
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+      ]);
+      const writes = actions.filter((a) =>
+        /^(dynamodb:(Put|Update|Delete|BatchWrite)|kinesis:Put|sqs:Send|kms:(Encrypt|GenerateDataKey|ReEncrypt))/.test(
+          a,
+        ),
+      );
+      expect(writes).toEqual([]);
+    });
+
+    it.each(['ingest', 'query'] as const)('grants %s no wildcard actions', (name) => {
+      expect(policyActions(fx.statelessTemplate, fn(name).role!).filter((a) => a.includes('*'))).toEqual([]);
+    });
+  });
+});
