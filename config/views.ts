@@ -31,6 +31,20 @@ const config: EddyConfig = {
       window: { type: 'tumbling', size: '10s' },
       measures: [{ fn: 'count' }],
     },
+    {
+      name: 'hot_auctions',
+      where: { type: 'bid' },
+      groupBy: [],
+      window: { type: 'sliding', size: '10s', slide: '2s' },
+      measures: [{ fn: 'count' }],
+    },
+    {
+      name: 'bidder_sessions',
+      where: { type: 'bid' },
+      groupBy: ['bidder'],
+      window: { type: 'session', gap: '10s' },
+      measures: [{ fn: 'count' }, { fn: 'sum', field: 'price' }],
+    },
   ],
 };
 

@@ -103,3 +103,62 @@ export async function readWindows(
   }
   return composeWindows(window, measures, merged, req);
 }
+
+/**
+ * Sessions (ascending by start) from gap-sized buckets read in ascending order, starting one bucket before
+ * `from`'s bucket: a session that crosses into `from`'s bucket can only come from that one, since buckets
+ * further apart are at least a gap apart. A session runs from its first event to its last event plus the gap
+ * (Flink's definition); consecutive buckets are one session when the second starts less than a gap after
+ * the first ends. Stops consuming once the session after the first `limit` is known.
+ */
+export async function readSessions(
+  gapMs: number,
+  measures: ViewMeasures,
+  buckets: AsyncIterable<{ readonly paneStart: number; readonly partial: PanePartial }>,
+  req: ComposeRequest,
+): Promise<ComposedPage> {
+  const windows: WindowResult[] = [];
+  let nextStart: number | null = null;
+  let open: PanePartial | null = null;
+  let current: { paneStart: number; partial: PanePartial } | null = null;
+
+  const close = (session: PanePartial): boolean => {
+    const start = session.minTime;
+    if (start < req.from || start >= req.to) return start >= req.to;
+    if (windows.length === req.limit) {
+      nextStart = start;
+      return true;
+    }
+    const end = session.maxTime + gapMs;
+    windows.push({
+      windowStart: start,
+      windowEnd: end,
+      final: req.watermark !== null && isFinal(end, req.watermark, req.allowedLatenessMs),
+      count: session.count,
+      measures: measures.results(session),
+    });
+    return false;
+  };
+  // Folds a complete bucket (all shards merged) into the open session, or closes it and opens another.
+  const fold = (bucket: { paneStart: number; partial: PanePartial }): boolean => {
+    if (open && bucket.partial.minTime - open.maxTime < gapMs) {
+      measures.merge(open, bucket.partial);
+      return false;
+    }
+    const done = open ? close(open) : false;
+    open = bucket.partial;
+    return done;
+  };
+
+  for await (const b of buckets) {
+    if (current && current.paneStart === b.paneStart) {
+      measures.merge(current.partial, b.partial);
+      continue;
+    }
+    if (current && fold(current)) return { windows, nextStart };
+    current = { paneStart: b.paneStart, partial: b.partial };
+  }
+  if (current && fold(current)) return { windows, nextStart };
+  if (open) close(open);
+  return { windows, nextStart };
+}

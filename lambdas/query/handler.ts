@@ -10,8 +10,9 @@ import { watermarkOf } from '../core/batch-aggregator.ts';
 import type { EddyConfig, PipelineConfig, ViewSpec } from '../core/config.ts';
 import { groupKeyOf, viewVersion } from '../core/group.ts';
 import { ViewMeasures } from '../core/pane.ts';
-import { paneRangeFor, readWindows } from '../core/results.ts';
+import { type ComposedPage, paneRangeFor, readSessions, readWindows } from '../core/results.ts';
 import { pipelineWatermark } from '../core/watermark.ts';
+import { paneStartOf } from '../core/windows.ts';
 
 const rawConfig = JSON.parse(process.env.EDDY_CONFIG ?? '{}') as EddyConfig;
 const config: PipelineConfig = loadPipelineConfig();
@@ -124,22 +125,28 @@ async function results(viewName: string, params: Params) {
   const watermark = await currentWatermark();
   const measures = measuresByView.get(view.name)!;
   const window = view.window;
-  if (window.type === 'session') throw new HttpError(501, `session windows are not readable yet (view '${view.name}')`);
-
   const viewId = `${view.name}@${viewVersion(view)}`;
-  const range = paneRangeFor(window, from, to);
-  const panes = async function* () {
-    for await (const p of store.queryPanes(viewId, groupKeyOf(group), range.from, Math.min(range.to, END_OF_TIME))) {
-      yield { paneStart: p.paneStart, partial: measures.decode(p.count, p.minTime, p.maxTime, p.partials) };
-    }
-  };
-  const page = await readWindows(window, measures, panes(), {
-    from,
-    to,
-    limit,
-    watermark,
-    allowedLatenessMs: config.allowedLatenessMs,
-  });
+  const decoded = (fromPane: number, toPane: number) =>
+    (async function* () {
+      for await (const p of store.queryPanes(viewId, groupKeyOf(group), fromPane, Math.min(toPane, END_OF_TIME))) {
+        yield { paneStart: p.paneStart, partial: measures.decode(p.count, p.minTime, p.maxTime, p.partials) };
+      }
+    })();
+  const request = { from, to, limit, watermark, allowedLatenessMs: config.allowedLatenessMs };
+  let page: ComposedPage;
+  if (window.type === 'session') {
+    // One bucket before from's bucket (a session crossing into it starts there); open-ended after `to`,
+    // because a session that starts before `to` may run past it. Reading stops as soon as the page is full.
+    page = await readSessions(
+      window.gapMs,
+      measures,
+      decoded(paneStartOf(from, window.paneMs) - window.paneMs, END_OF_TIME),
+      request,
+    );
+  } else {
+    const range = paneRangeFor(window, from, to);
+    page = await readWindows(window, measures, decoded(range.from, range.to), request);
+  }
   return {
     view: view.name,
     group: Object.fromEntries(view.groupBy.map((f, i) => [f, group[i]])),

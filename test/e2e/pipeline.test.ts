@@ -4,6 +4,7 @@
  */
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import defaults from '../../config/views.ts';
 import type { LocalPipeline } from '../../local/pipeline.ts';
 import { Api, startPipeline, TestClock } from './support.ts';
 
@@ -195,7 +196,7 @@ describe('API errors name what is wrong', () => {
 
   it('GET /views lists the view definitions', async () => {
     const res = await api.get('/views');
-    expect(res.body.views.map((v: { name: string }) => v.name)).toEqual(['bids_per_auction', 'new_people_by_state']);
+    expect(res.body.views).toEqual(defaults.views);
   });
 
   it('GET /health is 200', async () => {

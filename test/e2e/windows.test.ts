@@ -1,0 +1,100 @@
+/** Event-time windows over HTTP: sliding panes, sessions that merge across requests, windows turning final. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalPipeline } from '../../local/pipeline.ts';
+import { Api, startPipeline, TestClock } from './support.ts';
+
+let pipeline: LocalPipeline;
+let api: Api;
+const clock = new TestClock();
+
+beforeAll(async () => {
+  pipeline = await startPipeline();
+  api = new Api(pipeline);
+});
+afterAll(async () => {
+  await pipeline?.stop();
+});
+
+const bid = (bidder: number, price: number, dateTime: number) => ({ type: 'bid', auction: 1, bidder, price, dateTime });
+type Result = { windowStart: string; windowEnd: string; final: boolean; measures: Record<string, number> };
+const iso = (t: number) => new Date(t).toISOString();
+
+describe('sliding windows', () => {
+  it('counts each bid in every 10 s window (sliding by 2 s) that contains it', async () => {
+    const t = clock.windows(3);
+    await api.post([bid(1, 1, t + 1_000), bid(1, 1, t + 5_000), bid(1, 1, t + 11_000)]);
+    await api.drained();
+    const res = await api.get(`/views/hot_auctions/results?from=${t - 8_000}&to=${t + 12_000}`);
+    const counts = Object.fromEntries(res.body.results.map((r: Result) => [r.windowStart, r.measures.count]));
+    expect(counts).toEqual({
+      [iso(t - 8_000)]: 1,
+      [iso(t - 6_000)]: 1,
+      [iso(t - 4_000)]: 2,
+      [iso(t - 2_000)]: 2,
+      [iso(t)]: 2,
+      [iso(t + 2_000)]: 2,
+      [iso(t + 4_000)]: 2,
+      [iso(t + 6_000)]: 1,
+      [iso(t + 8_000)]: 1,
+      [iso(t + 10_000)]: 1,
+    });
+  });
+});
+
+describe('session windows', () => {
+  it('merges sessions built in different requests when an out-of-order event bridges them', async () => {
+    const t = clock.windows(4);
+    await api.post([bid(42, 10, t), bid(42, 20, t + 8_000)]);
+    await api.post([bid(42, 5, t + 19_000)]);
+    await api.drained();
+    const before = await api.get('/views/bidder_sessions/results?bidder=42');
+    expect(before.body.results.map((r: Result) => [r.windowStart, r.windowEnd, r.measures.count])).toEqual([
+      [iso(t), iso(t + 18_000), 2],
+      [iso(t + 19_000), iso(t + 29_000), 1],
+    ]);
+
+    // Out of order but within the 4 s bound (the newest event is t+19s), and less than 10 s from both sessions.
+    await api.post([bid(42, 1, t + 15_000)]);
+    await api.drained();
+    const after = await api.get('/views/bidder_sessions/results?bidder=42');
+    expect(after.body.results).toHaveLength(1);
+    expect(after.body.results[0]).toMatchObject({
+      windowStart: iso(t),
+      windowEnd: iso(t + 29_000),
+      measures: { count: 4, sum_price: 36 },
+    });
+  });
+
+  it('reads the sessions that start in [from, to), including one that runs past to', async () => {
+    const t = clock.windows(6);
+    await api.post([
+      bid(43, 1, t),
+      bid(43, 1, t + 5_000),
+      bid(43, 1, t + 30_000),
+      bid(43, 1, t + 39_000),
+      bid(43, 1, t + 47_000),
+    ]);
+    await api.drained();
+    const res = await api.get(`/views/bidder_sessions/results?bidder=43&from=${t + 1}&to=${t + 31_000}`);
+    expect(res.body.results.map((r: Result) => [r.windowStart, r.windowEnd, r.measures.count])).toEqual([
+      [iso(t + 30_000), iso(t + 57_000), 3],
+    ]);
+  });
+});
+
+describe('finality', () => {
+  it('marks a window final once later events push the watermark past its end plus the allowed lateness', async () => {
+    const t = clock.windows(2);
+    await api.post([{ type: 'bid', auction: 77, bidder: 1, price: 1, dateTime: t + 1_000 }]);
+    await api.drained();
+    const provisional = await api.get('/views/bids_per_auction/results?auction=77');
+    expect(provisional.body.results[0].final).toBe(false);
+
+    // Watermark = newest event time - 4 s; the window [t, t+10s) is final once it reaches t + 10 s + 5 s.
+    // Every shard must get there: each single-event POST lands on a random shard.
+    for (let i = 0; i < 10; i++) await api.post([bid(2, 1, t + 19_000)]);
+    await api.drained();
+    const final = await api.get('/views/bids_per_auction/results?auction=77');
+    expect(final.body.results[0]).toMatchObject({ final: true, measures: { count: 1 } });
+  });
+});
