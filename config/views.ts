@@ -36,7 +36,28 @@ const config: EddyConfig = {
       where: { type: 'bid' },
       groupBy: [],
       window: { type: 'sliding', size: '10s', slide: '2s' },
-      measures: [{ fn: 'count' }],
+      measures: [{ fn: 'count' }, { fn: 'topk', field: 'auction', k: 10 }],
+    },
+    {
+      name: 'highest_bid',
+      where: { type: 'bid' },
+      groupBy: [],
+      window: { type: 'tumbling', size: '10s' },
+      measures: [
+        { fn: 'max', field: 'price' },
+        { fn: 'maxBy', field: 'price', keep: ['auction', 'bidder'] },
+      ],
+    },
+    {
+      name: 'bid_stats_by_channel',
+      where: { type: 'bid' },
+      groupBy: ['channel'],
+      window: { type: 'tumbling', size: '60s' },
+      measures: [
+        { fn: 'count' },
+        { fn: 'distinct', field: 'bidder' },
+        { fn: 'quantiles', field: 'price', q: [0.5, 0.9, 0.99] },
+      ],
     },
     {
       name: 'bidder_sessions',

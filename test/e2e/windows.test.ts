@@ -98,3 +98,32 @@ describe('finality', () => {
     expect(final.body.results[0]).toMatchObject({ final: true, measures: { count: 1 } });
   });
 });
+
+describe('analytic measures', () => {
+  it('serves top-k, max-by, distinct and quantiles through the API', async () => {
+    const t = clock.windows(7);
+    const bids = [
+      { type: 'bid', auction: 5003, bidder: 1007, price: 9120, channel: 'Apple', dateTime: t + 1_000 },
+      { type: 'bid', auction: 5003, bidder: 1008, price: 100, channel: 'Apple', dateTime: t + 2_000 },
+      { type: 'bid', auction: 5004, bidder: 1007, price: 200, channel: 'Apple', dateTime: t + 3_000 },
+    ];
+    await api.post(bids);
+    await api.drained();
+    const highest = await api.get(`/views/highest_bid/results?from=${t}&to=${t + 10_000}`);
+    expect(highest.body.results[0].measures).toEqual({
+      max_price: 9120,
+      maxBy_price: { price: 9120, auction: 5003, bidder: 1007 },
+    });
+    const hot = await api.get(`/views/hot_auctions/results?from=${t}&to=${t + 1}`);
+    expect(hot.body.results[0].measures.topk_auction).toEqual([
+      { value: '5003', count: 2 },
+      { value: '5004', count: 1 },
+    ]);
+    const stats = await api.get(`/views/bid_stats_by_channel/results?channel=Apple`);
+    expect(stats.body.results[0].measures.count).toBe(3);
+    expect(stats.body.results[0].measures.distinct_bidder).toBe(2);
+    const q = stats.body.results[0].measures.quantiles_price;
+    expect(Object.keys(q)).toEqual(['0.5', '0.9', '0.99']);
+    expect(Math.abs(q['0.5'] - 200) / 200).toBeLessThanOrEqual(0.01);
+  });
+});

@@ -30,3 +30,15 @@ export function numericValue(event: Event, field: string): number | undefined {
   const v = event[field];
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
+
+/**
+ * Categorical measures (distinct, topk) compare values as strings, so `5003` and `"5003"` are one value:
+ * strings as they are, finite numbers and booleans through `String`. Missing, null, NaN, objects and arrays
+ * are ignored, as SQL's `COUNT(DISTINCT x)` ignores NULL.
+ */
+export function categoricalValue(event: Event, field: string): string | undefined {
+  const v = event[field];
+  if (typeof v === 'string') return v;
+  if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean') return String(v);
+  return undefined;
+}
