@@ -1,0 +1,165 @@
+/**
+ * `npm start`: the whole pipeline on this machine. See `npm start -- --help`.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { API_ROUTES } from '../config/api-routes.ts';
+import { LOCAL_RESOURCES } from '../config/event-source.ts';
+import { DEFAULT_CONFIG_FILE } from '../config/load.ts';
+import type { ViewSpec } from '../lambdas/core/config.ts';
+import { type LocalPipeline, type LocalPipelineOptions, PROJECT_DIR, startLocalPipeline } from './pipeline.ts';
+
+const USAGE = `Usage: npm start -- [options]
+
+Runs Eddy on this machine: Kinesis and DynamoDB emulators, the real Lambda handlers, the event source
+mapping and the HTTP API. No Docker, no AWS account.
+
+Options:
+  --config FILE     views config (.ts, .js or .json)        default: config/views.ts
+  --port N          HTTP port (or env PORT; 0 = any free)   default: 3000
+  --api-key KEY     require x-api-key on the routes that need one on AWS   default: no key
+  --shards N        shards in the local stream              default: ${LOCAL_RESOURCES.shardCount}
+  --data-dir DIR    keep stream, table and checkpoints in DIR across restarts
+                    default: in memory, .eddy/ holds only on-failure records
+  -h, --help        show this help
+`;
+
+export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): LocalPipelineOptions | 'help' {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: {
+      config: { type: 'string' },
+      port: { type: 'string' },
+      'api-key': { type: 'string' },
+      shards: { type: 'string' },
+      'data-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return 'help';
+  const port = integerOption('--port', values.port ?? env.PORT ?? '3000', 0, 65_535);
+  const shards = values.shards === undefined ? undefined : integerOption('--shards', values.shards, 1, 50);
+  if (values['api-key'] === '') throw new Error('--api-key must not be empty');
+  return {
+    configFile: values.config,
+    port,
+    apiKey: values['api-key'],
+    shards,
+    dataDir: values['data-dir'],
+    persist: values['data-dir'] !== undefined,
+  };
+}
+
+function integerOption(name: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max} (given ${JSON.stringify(value)})`);
+  }
+  return n;
+}
+
+export function banner(p: LocalPipeline): string {
+  const key = p.apiKey === undefined ? '' : ` -H 'x-api-key: ${p.apiKey}'`;
+  const first = p.config.spec.views[0];
+  const lines = [
+    '',
+    `Eddy is running locally (ready in ${(p.startupMs / 1_000).toFixed(1)} s)`,
+    '',
+    `  API          ${p.url}${p.apiKey === undefined ? '   (no API key needed)' : `   (x-api-key: ${p.apiKey})`}`,
+  ];
+  for (const route of API_ROUTES) lines.push(`    ${route.method.padEnd(5)}${route.resource}`);
+  lines.push('', '  Try:');
+  lines.push(
+    `    curl -s -X POST ${p.url}/events -H 'content-type: application/json'${key} \\`,
+    `      -d '${JSON.stringify([sampleEvent(p.config.spec.eventTimeField, first)])}'`,
+    `    curl -s ${p.url}/views${key}`,
+  );
+  if (first) lines.push(`    curl -s ${p.url}/views/${first.name}/results${key}`);
+  lines.push(`    curl -s ${p.url}/status${key}`);
+  lines.push(
+    '',
+    `  Views        ${p.config.spec.views.map((v) => v.name).join(', ')}   (from ${relative(p.config.file)})`,
+    `  Kinesis      ${p.kinesisEndpoint}   stream ${p.streamName}, ${p.poller.stats().length} shard(s)`,
+    `  DynamoDB     ${p.dynamoEndpoint}   table ${p.tableName}`,
+    `  Batching     ${describeSettings(p)}`,
+    `  On-failure   ${relative(p.onFailure.file)}`,
+    `  State        ${p.persistent ? `kept in ${relative(p.dataDir)}` : 'in memory (use --data-dir DIR to keep it)'}`,
+    '',
+    'Ctrl-C to stop.',
+    '',
+  );
+  return lines.join('\n');
+}
+
+function sampleEvent(timeField: string, view: ViewSpec | undefined): Record<string, unknown> {
+  const event: Record<string, unknown> = { [timeField]: new Date().toISOString() };
+  for (const [field, value] of view?.where ?? []) event[field] = value;
+  for (const field of view?.groupBy ?? []) event[field] ??= 'a1';
+  for (const measure of view?.measures ?? []) if ('field' in measure) event[measure.field] ??= 42;
+  return event;
+}
+
+function describeSettings(p: LocalPipeline): string {
+  const s = p.poller.settings;
+  return (
+    `batch ${s.batchSize}, window ${s.maxBatchingWindowSeconds} s, ${s.retryAttempts} retries, ` +
+    `bisect ${s.bisectBatchOnError ? 'on' : 'off'}, max record age ${s.maxRecordAgeSeconds} s`
+  );
+}
+
+function relative(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel.startsWith('..') ? file : rel || '.';
+}
+
+async function main(): Promise<void> {
+  let options: LocalPipelineOptions | 'help';
+  try {
+    options = parseCommandLine(process.argv.slice(2), process.env);
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (options === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  console.log(
+    `Starting Eddy with ${relative(options.configFile ?? DEFAULT_CONFIG_FILE)} in ${relative(PROJECT_DIR)} ...`,
+  );
+  let pipeline: LocalPipeline;
+  try {
+    pipeline = await startLocalPipeline(options);
+  } catch (err) {
+    console.error(`\nEddy could not start: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  console.log(banner(pipeline));
+
+  let signals = 0;
+  const shutdown = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      console.error(`${signal} again: exiting without waiting`);
+      process.exit(130);
+    }
+    console.log(`\n${signal}: stopping (Ctrl-C again to exit at once) ...`);
+    pipeline.stop().then(
+      () => {
+        console.log('Stopped.');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        console.error(`Stopping failed: ${(err as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('local/main.ts')) {
+  await main();
+}

@@ -1,0 +1,242 @@
+/**
+ * The whole pipeline on this machine: emulators, the resources the CDK app declares, the real handlers, the
+ * event source mapping and the HTTP API. `npm start` runs it; end-to-end tests start it in-process.
+ */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { LOCAL_RESOURCES } from '../config/event-source.ts';
+import { type LoadedConfig, loadConfigFile } from '../config/load.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localDynamoClient, localKinesisClient } from './aws-clients.ts';
+import { CheckpointStore } from './checkpoint-store.ts';
+import { type Emulators, startEmulators } from './emulators.ts';
+import { type LocalApi, type ProxyHandler, startLocalApi } from './http-server.ts';
+import { JsonLinesOnFailureDestination } from './on-failure-destination.ts';
+import { ensureStream, ensureTable } from './resources.ts';
+import {
+  type EventSourceSettings,
+  KinesisEventSource,
+  type KinesisEventSourceOptions,
+  type KinesisHandler,
+} from './shard-poller.ts';
+
+export const PROJECT_DIR = path.resolve(import.meta.dirname, '..');
+
+export interface PipelineHandlers {
+  readonly ingest: ProxyHandler;
+  readonly query: ProxyHandler;
+  readonly aggregate: KinesisHandler;
+}
+
+export interface LocalPipelineOptions {
+  /** Views config file. @default config/views.ts */
+  readonly configFile?: string;
+  /** HTTP port; 0 picks a free one. @default 3000 */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** Require this `x-api-key` on routes that need a key on AWS. @default - no key needed */
+  readonly apiKey?: string;
+  /** @default LOCAL_RESOURCES.shardCount */
+  readonly shards?: number;
+  /** Where on-failure records and checkpoints go (and emulator data, with `persist`). @default <project>/.eddy */
+  readonly dataDir?: string;
+  /** Keep the stream, the table and the checkpoints in `dataDir` across restarts. @default false */
+  readonly persist?: boolean;
+  /** Stand-ins for the real handlers (tests). @default - lambdas/{ingest,aggregate,query}/handler.ts */
+  readonly handlers?: Partial<PipelineHandlers>;
+  /** Event source mapping settings and local polling knobs. @default - config/event-source.ts */
+  readonly eventSource?: Partial<EventSourceSettings> &
+    Pick<KinesisEventSourceOptions, 'idlePollMs' | 'retryBackoffMs' | 'maxRetryBackoffMs' | 'now'>;
+  /** Progress and request lines. @default console.log */
+  readonly log?: (line: string) => void;
+}
+
+export interface LocalPipeline {
+  /** HTTP API base URL, no trailing slash. */
+  readonly url: string;
+  readonly port: number;
+  readonly apiKey?: string;
+  readonly config: LoadedConfig;
+  readonly streamName: string;
+  readonly streamArn: string;
+  readonly tableName: string;
+  readonly kinesisEndpoint: string;
+  readonly dynamoEndpoint: string;
+  readonly dataDir: string;
+  readonly persistent: boolean;
+  /** The event source mapping: `stats()`, `idle`, `drained()`. */
+  readonly poller: KinesisEventSource;
+  /** On-failure records, in memory (`records`) and as JSON lines (`file`). */
+  readonly onFailure: JsonLinesOnFailureDestination;
+  readonly checkpointFile: string;
+  /** Clients for the emulators, for tests and tools; closed by stop(). */
+  readonly kinesis: KinesisClient;
+  readonly dynamodb: DynamoDBClient;
+  /** The environment the handlers were given. */
+  readonly handlerEnv: Readonly<Record<string, string>>;
+  readonly startupMs: number;
+  /** Stops the HTTP API, lets batches in flight finish, saves checkpoints, stops the emulators. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** How long stop() waits for a batch in flight before stopping the emulators under it. */
+const STOP_GRACE_MS = 10_000;
+
+export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
+  const started = Date.now();
+  const log = options.log ?? ((line) => console.log(line));
+  const dataDir = path.resolve(options.dataDir ?? path.join(PROJECT_DIR, '.eddy'));
+  const persistent = options.persist ?? false;
+  // Config first: a bad views file should fail before anything starts.
+  const config = await loadConfigFile(options.configFile);
+
+  const cleanup: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const step of cleanup.reverse().splice(0)) {
+      await step().catch((err) => log(`[local] while stopping: ${(err as Error).message}`));
+    }
+  };
+  try {
+    const emulators: Emulators = await startEmulators(persistent ? { persistDir: dataDir } : {});
+    cleanup.push(() => emulators.stop());
+    const kinesis = localKinesisClient(emulators.kinesisEndpoint);
+    const dynamodb = localDynamoClient(emulators.dynamoEndpoint);
+    cleanup.push(async () => {
+      kinesis.destroy();
+      dynamodb.destroy();
+    });
+
+    const { streamName, tableName } = LOCAL_RESOURCES;
+    const handlerEnv: Record<string, string> = {
+      TABLE_NAME: tableName,
+      STREAM_NAME: streamName,
+      EDDY_CONFIG: JSON.stringify(config.raw),
+      EDDY_LOCAL: '1',
+      AWS_REGION: LOCAL_REGION,
+      AWS_DEFAULT_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_KINESIS: emulators.kinesisEndpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamoEndpoint,
+    };
+    // The handlers read their environment when their modules load: set it before importing them.
+    Object.assign(process.env, handlerEnv);
+    delete process.env.AWS_SESSION_TOKEN;
+    delete process.env.AWS_PROFILE;
+
+    const [stream, , handlers] = await Promise.all([
+      ensureStream(kinesis, streamName, options.shards ?? LOCAL_RESOURCES.shardCount),
+      ensureTable(dynamodb, tableName),
+      loadHandlers(options.handlers ?? {}, handlerEnv),
+    ]);
+
+    const onFailure = await JsonLinesOnFailureDestination.open(path.join(dataDir, 'on-failure.jsonl'), {
+      truncate: !persistent,
+    });
+    const checkpointFile = path.join(dataDir, 'checkpoints.json');
+    // A fresh in-memory stream never matches the saved checkpoints, so it starts from TRIM_HORIZON.
+    const checkpoints = await CheckpointStore.open(checkpointFile, stream);
+    const { idlePollMs, retryBackoffMs, maxRetryBackoffMs, now, ...settings } = options.eventSource ?? {};
+    const poller = new KinesisEventSource({
+      kinesis,
+      stream,
+      handler: handlers.aggregate,
+      // As lib/stateless-stack.ts sets for the aggregate function.
+      functionTimeoutSeconds: 60,
+      onFailure,
+      checkpoints,
+      settings,
+      idlePollMs,
+      retryBackoffMs,
+      maxRetryBackoffMs,
+      now,
+      log,
+    });
+    await poller.start();
+    cleanup.push(async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), STOP_GRACE_MS);
+      });
+      const outcome = await Promise.race([poller.stop(), gaveUp]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') log(`[local] a batch was still in flight after ${STOP_GRACE_MS} ms; stopping anyway`);
+    });
+
+    const api: LocalApi = await startLocalApi({
+      handlers: { ingest: handlers.ingest, query: handlers.query },
+      apiKey: options.apiKey,
+      port: options.port ?? 3000,
+      host: options.host,
+      log,
+    });
+    cleanup.push(() => api.close());
+
+    let stopping: Promise<void> | undefined;
+    return {
+      url: api.url,
+      port: api.port,
+      apiKey: options.apiKey,
+      config,
+      streamName,
+      streamArn: stream.streamArn,
+      tableName,
+      kinesisEndpoint: emulators.kinesisEndpoint,
+      dynamoEndpoint: emulators.dynamoEndpoint,
+      dataDir,
+      persistent,
+      poller,
+      onFailure,
+      checkpointFile,
+      kinesis,
+      dynamodb,
+      handlerEnv,
+      startupMs: Date.now() - started,
+      stop() {
+        stopping ??= stopAll();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** Handler modules are cached per process, with the environment they saw when they loaded. */
+let realHandlersEnv: string | undefined;
+
+async function loadHandlers(
+  given: Partial<PipelineHandlers>,
+  env: Readonly<Record<string, string>>,
+): Promise<PipelineHandlers> {
+  const needed = (['ingest', 'query', 'aggregate'] as const).filter((name) => given[name] === undefined);
+  if (needed.length > 0) {
+    const signature = JSON.stringify(env);
+    if (realHandlersEnv !== undefined && realHandlersEnv !== signature) {
+      throw new Error(
+        'the real handlers are already loaded in this process with another pipeline’s environment ' +
+          '(they read it at module load): run one pipeline with real handlers per process',
+      );
+    }
+    realHandlersEnv = signature;
+  }
+  const loaded = await Promise.all(needed.map(async (name) => [name, await importHandler(name)] as const));
+  return { ...Object.fromEntries(loaded), ...given } as PipelineHandlers;
+}
+
+async function importHandler(name: 'ingest' | 'query' | 'aggregate'): Promise<ProxyHandler & KinesisHandler> {
+  const file = path.join(PROJECT_DIR, 'lambdas', name, 'handler.ts');
+  let mod: { handler?: unknown };
+  try {
+    mod = (await import(pathToFileURL(file).href)) as { handler?: unknown };
+  } catch (err) {
+    throw new Error(`cannot load the ${name} handler from ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  if (typeof mod.handler !== 'function') {
+    throw new Error(`${file} must export a function named handler (found ${typeof mod.handler})`);
+  }
+  return mod.handler as ProxyHandler & KinesisHandler;
+}
