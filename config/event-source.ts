@@ -16,6 +16,16 @@ export const EVENT_SOURCE = {
   /** One concurrent batch per shard keeps each state item single-writer (see lambdas/aggregate). */
   parallelizationFactor: 1,
   startingPosition: 'TRIM_HORIZON',
+  /**
+   * The aggregator fails a batch as a whole: per-item state is written once per batch, so a partial success
+   * would have to be undone. Replays are idempotent by sequence number instead.
+   */
+  reportBatchItemFailures: false,
+  /**
+   * Timeout of the aggregate function. A batch is retried as a whole on timeout; 60 s leaves room for
+   * throttled DynamoDB writes to back off.
+   */
+  functionTimeoutSeconds: 60,
 } as const;
 
 /** Names of the resources the local runtime creates (the CDK app lets CloudFormation name them). */

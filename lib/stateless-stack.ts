@@ -68,8 +68,7 @@ export class StatelessStack extends Stack {
       // A batch of packed records can hold tens of thousands of events and the panes they touch, with their
       // sketches: more memory buys both room and CPU.
       memorySize: 1024,
-      // A batch is retried as a whole on timeout; 60 s leaves room for throttled DynamoDB writes to back off.
-      timeout: Duration.seconds(60),
+      timeout: Duration.seconds(EVENT_SOURCE.functionTimeoutSeconds),
     });
     // Shard progress (Query), the panes a batch touches (BatchGetItem), conditional writes of both (PutItem).
     this.aggregate.bindTable(table, ['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem']);
@@ -82,9 +81,7 @@ export class StatelessStack extends Stack {
         bisectBatchOnError: EVENT_SOURCE.bisectBatchOnError,
         maxRecordAge: Duration.seconds(EVENT_SOURCE.maxRecordAgeSeconds),
         parallelizationFactor: EVENT_SOURCE.parallelizationFactor,
-        // The handler fails a batch as a whole: per-item state is written once per batch, so a partial
-        // success would have to be undone. Replays are idempotent by sequence number instead.
-        reportBatchItemFailures: false,
+        reportBatchItemFailures: EVENT_SOURCE.reportBatchItemFailures,
         onFailure: new SqsDlq(onFailureQueue),
       }),
     );

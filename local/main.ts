@@ -6,7 +6,10 @@ import { parseArgs } from 'node:util';
 import { API_ROUTES } from '../config/api-routes.ts';
 import { LOCAL_RESOURCES } from '../config/event-source.ts';
 import { DEFAULT_CONFIG_FILE } from '../config/load.ts';
+import { DynamoStateStore } from '../lambdas/adapters/dynamo-state-store.ts';
 import type { ViewSpec } from '../lambdas/core/config.ts';
+import { pipelineCounters } from '../lambdas/core/conservation.ts';
+import { pipelineWatermark } from '../lambdas/core/watermark.ts';
 import { type LocalPipeline, type LocalPipelineOptions, PROJECT_DIR, startLocalPipeline } from './pipeline.ts';
 
 const USAGE = `Usage: npm start -- [options]
@@ -113,7 +116,45 @@ function relative(file: string): string {
   return rel.startsWith('..') ? file : rel || '.';
 }
 
+/** Every few seconds while events flow, one line of the pipeline's counters, so a running pipeline shows progress. */
+function reportProgress(p: LocalPipeline): NodeJS.Timeout {
+  const store = new DynamoStateStore(p.dynamodb, p.tableName);
+  const spec = p.config.spec;
+  let last = '';
+  let lastProcessed = 0;
+  let lastAt = Date.now();
+  const timer = setInterval(async () => {
+    try {
+      const [states, ingest] = await Promise.all([store.getShardStates(), store.getIngestCounts()]);
+      const { events } = pipelineCounters(states, ingest, []);
+      const wm = pipelineWatermark(states, Date.now(), spec.outOfOrdernessMs, spec.idleTimeoutMs);
+      const line =
+        `accepted ${events.accepted} · rejected ${events.rejected} · processed ${events.processed} · ` +
+        `late ${events.late} · dead-lettered ${events.deadLettered} · in flight ${events.inFlight} · ` +
+        `watermark ${wm === null ? '-' : new Date(wm).toISOString()}`;
+      if (line === last) return;
+      const now = Date.now();
+      const rate = ((events.processed - lastProcessed) * 1000) / (now - lastAt);
+      console.log(`[${new Date(now).toISOString().slice(11, 19)}] ${line} · ${Math.round(rate)} events/s`);
+      last = line;
+      lastProcessed = events.processed;
+      lastAt = now;
+    } catch {
+      // The next tick tries again; stopping the pipeline clears the timer.
+    }
+  }, PROGRESS_EVERY_MS);
+  timer.unref();
+  return timer;
+}
+
+const PROGRESS_EVERY_MS = 5_000;
+
 async function main(): Promise<void> {
+  // The handlers log one JSON line per batch at INFO (CloudWatch reads them on AWS); here a progress line
+  // every few seconds says more. The SDK's notice that releases after January 2027 need Node 22 is about
+  // future versions, not the pinned ones. Both can be turned back on from the environment.
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let options: LocalPipelineOptions | 'help';
   try {
     options = parseCommandLine(process.argv.slice(2), process.env);
@@ -136,6 +177,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   console.log(banner(pipeline));
+  const progress = reportProgress(pipeline);
 
   let signals = 0;
   const shutdown = (signal: NodeJS.Signals) => {
@@ -144,6 +186,7 @@ async function main(): Promise<void> {
       console.error(`${signal} again: exiting without waiting`);
       process.exit(130);
     }
+    clearInterval(progress);
     console.log(`\n${signal}: stopping (Ctrl-C again to exit at once) ...`);
     pipeline.stop().then(
       () => {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import { LOCAL_RESOURCES } from '../config/event-source.ts';
+import { EVENT_SOURCE, LOCAL_RESOURCES } from '../config/event-source.ts';
 import { type LoadedConfig, loadConfigFile } from '../config/load.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localDynamoClient, localKinesisClient } from './aws-clients.ts';
 import { CheckpointStore } from './checkpoint-store.ts';
@@ -143,8 +143,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       kinesis,
       stream,
       handler: handlers.aggregate,
-      // As lib/stateless-stack.ts sets for the aggregate function.
-      functionTimeoutSeconds: 60,
+      functionTimeoutSeconds: EVENT_SOURCE.functionTimeoutSeconds,
       onFailure,
       checkpoints,
       settings,

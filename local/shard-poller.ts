@@ -116,8 +116,7 @@ export function resolveSettings(overrides: Partial<EventSourceSettings> = {}): E
     retryAttempts: EVENT_SOURCE.retryAttempts,
     bisectBatchOnError: EVENT_SOURCE.bisectBatchOnError,
     maxRecordAgeSeconds: EVENT_SOURCE.maxRecordAgeSeconds,
-    // Not declared in EVENT_SOURCE: the aggregator reports failures by throwing.
-    reportBatchItemFailures: false,
+    reportBatchItemFailures: EVENT_SOURCE.reportBatchItemFailures,
     startingPosition: EVENT_SOURCE.startingPosition,
     ...overrides,
   };

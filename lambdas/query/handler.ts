@@ -8,6 +8,7 @@ import { HttpError, json } from '../adapters/http.ts';
 import type { ShardState, SideKind } from '../adapters/state-store.ts';
 import { watermarkOf } from '../core/batch-aggregator.ts';
 import type { EddyConfig, PipelineConfig, ViewSpec } from '../core/config.ts';
+import { pipelineCounters } from '../core/conservation.ts';
 import { groupKeyOf, viewVersion } from '../core/group.ts';
 import { ViewMeasures } from '../core/pane.ts';
 import { type ComposedPage, paneRangeFor, readSessions, readWindows } from '../core/results.ts';
@@ -164,28 +165,14 @@ async function results(viewName: string, params: Params) {
 async function status() {
   const [states, ingest] = await Promise.all([store.getShardStates(), store.getIngestCounts()]);
   const now = Date.now();
-  let processed = 0;
-  let late = 0;
-  let deadLettered = 0;
-  const lateByView: Record<string, number> = Object.fromEntries(config.views.map((v) => [v.name, 0]));
-  for (const s of states) {
-    processed += s.counters.processed;
-    late += s.counters.late;
-    deadLettered += s.counters.deadLettered;
-    for (const [view, n] of Object.entries(s.counters.lateByView)) lateByView[view] = (lateByView[view] ?? 0) + n;
-  }
+  const { events, lateByView } = pipelineCounters(
+    states,
+    ingest,
+    config.views.map((v) => v.name),
+  );
   const watermark = await currentWatermark(states);
   return {
-    events: {
-      accepted: ingest.accepted,
-      rejected: ingest.rejected,
-      processed,
-      late,
-      deadLettered,
-      // Accepted at the API but not yet read by the aggregator. Negative when other producers write to the
-      // stream directly: their events are processed without having been accepted here.
-      inFlight: ingest.accepted - processed - deadLettered,
-    },
+    events,
     lateByView,
     watermark: iso(watermark),
     shards: states.map((s) => {

@@ -1,0 +1,37 @@
+/**
+ * The pipeline's event counters, summed over shards: what /status shows so that anyone can check that
+ * nothing was lost. accepted = processed + deadLettered + inFlight; late events are part of processed.
+ */
+import type { BatchCounters } from './batch-aggregator.ts';
+
+export interface PipelineCounters {
+  readonly accepted: number;
+  readonly rejected: number;
+  readonly processed: number;
+  readonly late: number;
+  readonly deadLettered: number;
+  /**
+   * Accepted at the API but not yet read by the aggregator. Negative when other producers write to the
+   * stream directly: their events are processed without having been accepted by the API.
+   */
+  readonly inFlight: number;
+}
+
+export function pipelineCounters(
+  shards: ReadonlyArray<{ readonly counters: BatchCounters }>,
+  ingest: { readonly accepted: number; readonly rejected: number },
+  viewNames: readonly string[],
+): { events: PipelineCounters; lateByView: Record<string, number> } {
+  let processed = 0;
+  let late = 0;
+  let deadLettered = 0;
+  const lateByView: Record<string, number> = Object.fromEntries(viewNames.map((v) => [v, 0]));
+  for (const { counters } of shards) {
+    processed += counters.processed;
+    late += counters.late;
+    deadLettered += counters.deadLettered;
+    for (const [view, n] of Object.entries(counters.lateByView)) lateByView[view] = (lateByView[view] ?? 0) + n;
+  }
+  const inFlight = ingest.accepted - processed - deadLettered;
+  return { events: { ...ingest, processed, late, deadLettered, inFlight }, lateByView };
+}
