@@ -7,6 +7,8 @@
  * | shard progress     | `shard`                     | `<shardId>`                      |
  * | late / dead letter | `late` / `dead`             | `<arrival ms>|<shard>|<seq>`     |
  * | ingest counters    | `ingest`                    | `0`..`9` (spread over 10 items)  |
+ * | window to emit     | `open|<view>@<ver>`         | `<readyAt>|<start>|<tag>|<n>`     |
+ * | emitted result     | `emitted|<view>@<ver>`      | `<windowEnd>|<windowStart>|<group>` |
  * | idempotency key    | `idem|<key>`                | `-`                              |
  *
  * A group's panes sort by time under one partition key, so a results read is one Query. Pane and shard
@@ -28,8 +30,11 @@ import {
 import type { SideRecord } from '../core/batch-aggregator.ts';
 import {
   ConcurrentWriteError,
+  type EmittedPage,
+  type EmittedResult,
   type IdempotencyClaim,
   type IngestCounts,
+  type OpenWindows,
   type PaneRef,
   paneRefKey,
   type ShardState,
@@ -50,6 +55,10 @@ const SIDE_RECORD_TTL_S = 14 * 86_400;
 /** Keep a side item well under DynamoDB's 400 KB item limit; the rest of a huge record is summarized. */
 const MAX_SIDE_JSON = 300_000;
 const BATCH_GET_LIMIT = 100;
+/** Emitted results stay readable for a week (TTL); consumers are expected to read them within minutes. */
+const EMITTED_TTL_S = 7 * 86_400;
+/** Open-pane entries are split so that each item stays well under 400 KB. */
+const MAX_OPEN_GROUPS_JSON = 300_000;
 /** Producers retry within minutes; a day covers retries across an outage. */
 const IDEMPOTENCY_TTL_S = 86_400;
 /** A claim whose request died (timeout, crash) may be taken over after this. Above the ingest timeout. */
@@ -365,6 +374,132 @@ export class DynamoStateStore implements StateStore {
     await this.client.send(
       new DeleteItemCommand({ TableName: this.tableName, Key: { pk: S(`idem|${key}`), sk: S('-') } }),
     );
+  }
+
+  async putOpenWindows(viewId: string, tag: string, entries: ReadonlyArray<Omit<OpenWindows, 'key'>>): Promise<void> {
+    const items: Item[] = [];
+    for (const entry of entries) {
+      let chunk: OpenWindows['groups'][number][] = [];
+      let bytes = 0;
+      let part = 0;
+      const flush = () => {
+        if (chunk.length === 0) return;
+        items.push({
+          pk: S(`open|${viewId}`),
+          // Deterministic per tag (shard and record) and window: a retried batch rewrites the same items.
+          sk: S(
+            `${pad(entry.readyAt, PANE_START_DIGITS)}|${pad(entry.windowStart, PANE_START_DIGITS)}|${tag}|${part++}`,
+          ),
+          ws: N(entry.windowStart),
+          ra: N(entry.readyAt),
+          groups: S(JSON.stringify(chunk.map((g) => [g.groupKey, g.group]))),
+        });
+        chunk = [];
+        bytes = 0;
+      };
+      for (const g of entry.groups) {
+        const size = g.groupKey.length * 2 + 8;
+        if (bytes + size > MAX_OPEN_GROUPS_JSON) flush();
+        chunk.push(g);
+        bytes += size;
+      }
+      flush();
+    }
+    await forEachLimited(items, WRITE_CONCURRENCY, async (Item) => {
+      await this.client.send(new PutItemCommand({ TableName: this.tableName, Item }));
+    });
+  }
+
+  async listOpenWindows(viewId: string, readyBy: number, limit: number): Promise<OpenWindows[]> {
+    if (readyBy < 0) return [];
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk < :before',
+        ExpressionAttributeValues: {
+          ':pk': S(`open|${viewId}`),
+          ':before': S(pad(Math.min(readyBy + 1, 10 ** PANE_START_DIGITS - 1), PANE_START_DIGITS)),
+        },
+        ConsistentRead: true,
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map((item) => ({
+      key: str(item.sk),
+      windowStart: num(item.ws),
+      readyAt: num(item.ra),
+      groups: (JSON.parse(str(item.groups)) as Array<[string, (string | null)[]]>).map(([groupKey, group]) => ({
+        groupKey,
+        group,
+      })),
+    }));
+  }
+
+  async deleteOpenWindows(viewId: string, key: string): Promise<void> {
+    await this.client.send(
+      new DeleteItemCommand({ TableName: this.tableName, Key: { pk: S(`open|${viewId}`), sk: S(key) } }),
+    );
+  }
+
+  async putEmitted(viewId: string, result: EmittedResult): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: S(`emitted|${viewId}`),
+            sk: S(
+              `${pad(result.windowEnd, PANE_START_DIGITS)}|${pad(result.windowStart, PANE_START_DIGITS)}|${result.groupKey}`,
+            ),
+            view: S(result.view),
+            gk: S(result.groupKey),
+            g: S(JSON.stringify(result.group)),
+            ws: N(result.windowStart),
+            we: N(result.windowEnd),
+            m: S(JSON.stringify(result.measures)),
+            at: N(result.emittedAt),
+            expiresAt: N(Math.floor(result.emittedAt / 1000) + EMITTED_TTL_S),
+          },
+          // A window is final, so its result never changes: the first write wins and repeats are no-ops.
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async listEmitted(viewId: string, untilEnd: number, limit: number, cursor: string | null): Promise<EmittedPage> {
+    const until = pad(Math.max(0, Math.min(untilEnd, 10 ** PANE_START_DIGITS - 1)), PANE_START_DIGITS);
+    // Nothing is complete past the cursor yet: the consumer polls again with the same cursor.
+    if (cursor !== null && cursor >= until) return { results: [], nextCursor: cursor };
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: cursor ? 'pk = :pk AND sk BETWEEN :after AND :until' : 'pk = :pk AND sk < :until',
+        ExpressionAttributeValues: {
+          ':pk': S(`emitted|${viewId}`),
+          ':until': S(until),
+          ...(cursor ? { ':after': S(`${cursor}\u0000`) } : {}),
+        },
+        ConsistentRead: true,
+        Limit: limit,
+      }),
+    );
+    const items = out.Items ?? [];
+    const results: EmittedResult[] = items.map((item) => ({
+      view: str(item.view),
+      groupKey: str(item.gk),
+      group: JSON.parse(str(item.g)) as Record<string, string | null>,
+      windowStart: num(item.ws),
+      windowEnd: num(item.we),
+      measures: JSON.parse(str(item.m)) as Record<string, unknown>,
+      emittedAt: num(item.at),
+    }));
+    const last = items[items.length - 1];
+    return { results, nextCursor: last ? str(last.sk) : cursor };
   }
 
   /** A cheap read that proves the table is reachable (used by /health). */

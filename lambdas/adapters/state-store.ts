@@ -43,6 +43,35 @@ export interface SidePage {
   readonly nextCursor: string | null;
 }
 
+/**
+ * A window that received data in a batch and awaits emission, with the groups concerned. For sessions,
+ * `windowStart` is the gap-sized bucket a session may start in.
+ */
+export interface OpenWindows {
+  /** Storage sort key, to delete the entry once its windows are emitted. */
+  readonly key: string;
+  readonly windowStart: number;
+  /** The entry is examined once the watermark passes this plus the allowed lateness. */
+  readonly readyAt: number;
+  readonly groups: ReadonlyArray<{ readonly groupKey: string; readonly group: GroupValues }>;
+}
+
+/** A final window result, as published. */
+export interface EmittedResult {
+  readonly view: string;
+  readonly group: Record<string, string | null>;
+  readonly groupKey: string;
+  readonly windowStart: number;
+  readonly windowEnd: number;
+  readonly measures: Record<string, unknown>;
+  readonly emittedAt: number;
+}
+
+export interface EmittedPage {
+  readonly results: EmittedResult[];
+  readonly nextCursor: string | null;
+}
+
 export interface IngestCounts {
   readonly accepted: number;
   readonly rejected: number;
@@ -77,6 +106,15 @@ export interface StateStore {
   queryPanes(viewId: string, groupKey: string, fromPane: number, toPane: number): AsyncIterable<StoredPane>;
   putSideRecords(kind: SideKind, shardId: string, records: readonly SideRecord[]): Promise<void>;
   listSideRecords(kind: SideKind, limit: number, cursor: string | null): Promise<SidePage>;
+  /** Records windows a batch created panes for (written before the panes, so no pane lacks an entry). */
+  putOpenWindows(viewId: string, tag: string, entries: ReadonlyArray<Omit<OpenWindows, 'key'>>): Promise<void>;
+  /** Open-window entries of a view with readyAt <= readyBy, soonest first. */
+  listOpenWindows(viewId: string, readyBy: number, limit: number): Promise<OpenWindows[]>;
+  deleteOpenWindows(viewId: string, key: string): Promise<void>;
+  /** Publishes a final result once: false if this window was already published. */
+  putEmitted(viewId: string, result: EmittedResult): Promise<boolean>;
+  /** Published results of a view with windowEnd < untilEnd, in windowEnd order, after `cursor`. */
+  listEmitted(viewId: string, untilEnd: number, limit: number, cursor: string | null): Promise<EmittedPage>;
   addIngestCounts(counts: IngestCounts): Promise<void>;
   /**
    * Claims a producer's Idempotency-Key. 'claimed': first use, go ahead; 'done': the stored response of the

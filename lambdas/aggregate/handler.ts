@@ -2,18 +2,36 @@
  * Kinesis event source → windowed partials in DynamoDB. Errors are never swallowed: a thrown error makes
  * Lambda retry (and bisect) the batch, which the shard processor makes safe. Bad records do not throw; they
  * are set aside as dead letters with the reason, so they cannot block the shard.
+ *
+ * The same function runs on a schedule (EventBridge, every minute) to publish windows that became final
+ * while no batch came along: when every shard is idle, the watermark advances without any record.
  */
-import type { KinesisStreamEvent } from 'aws-lambda';
+import type { KinesisStreamEvent, ScheduledEvent } from 'aws-lambda';
+import { createKinesisClient } from '../adapters/aws-clients.ts';
 import { createStateStore, loadPipelineConfig, logger } from '../adapters/environment.ts';
+import { ShardDirectory } from '../adapters/shard-directory.ts';
 import { shardIdOf, toBatchRecord } from './kinesis-records.ts';
 import { ShardProcessor } from './shard-processor.ts';
 
-const processor = new ShardProcessor(loadPipelineConfig(), createStateStore());
+/** Open-pane entries per view the scheduled run examines; it runs every minute, so this bounds its time. */
+const SCHEDULED_EMIT_BUDGET = 1_000;
 
-export const handler = async (event: KinesisStreamEvent): Promise<void> => {
+const directory = new ShardDirectory(createKinesisClient());
+let streamArn: string | undefined;
+const processor = new ShardProcessor(loadPipelineConfig(), createStateStore(), Date.now, async () =>
+  streamArn ? directory.openShards(streamArn) : [],
+);
+
+export const handler = async (event: KinesisStreamEvent | ScheduledEvent): Promise<void> => {
+  if (!('Records' in event)) {
+    const report = await processor.emitFinalWindows(SCHEDULED_EMIT_BUDGET);
+    logger.info('scheduled emit', { ...report });
+    return;
+  }
   const first = event.Records[0];
   if (!first) return;
-  const shardId = shardIdOf(first);
-  const report = await processor.process(shardId, event.Records.map(toBatchRecord));
+  streamArn = first.eventSourceARN;
+  const report = await processor.process(shardIdOf(first), event.Records.map(toBatchRecord));
+  if (report.emitError) logger.warn('final windows not emitted yet; a later batch will', { error: report.emitError });
   logger.info('batch applied', { ...report });
 };

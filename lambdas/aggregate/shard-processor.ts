@@ -8,10 +8,18 @@
  * 3. Aggregate the batch into pane deltas; lateness is decided per record by the shard's own watermark.
  * 4. Read the touched panes. A pane whose stored `seq` is at or past the first record that touched it was
  *    partly written by a failed attempt: recompute its delta from the records after its `seq` only.
- * 5. Write side records (late, dead letters), then each pane once (conditional on its `seq`), then the shard
- *    item with the new counters and watermark. Any failure throws, and Lambda retries the batch.
+ * 5. Write side records (late, dead letters), the entries of panes this batch creates (for the emitter), each
+ *    pane once (conditional on its `seq`), then the shard item with the new counters and watermark. Any
+ *    failure throws, and Lambda retries the batch.
+ * 6. Publish the windows the pipeline watermark has made final (see window-emitter.ts).
  */
-import { paneRefKey, type ShardState, type StateStore, type StoredPane } from '../adapters/state-store.ts';
+import {
+  ConcurrentWriteError,
+  paneRefKey,
+  type ShardState,
+  type StateStore,
+  type StoredPane,
+} from '../adapters/state-store.ts';
 import {
   BatchAggregator,
   type BatchCounters,
@@ -21,9 +29,10 @@ import {
   watermarkOf,
 } from '../core/batch-aggregator.ts';
 import type { PipelineConfig } from '../core/config.ts';
-import { viewVersion } from '../core/group.ts';
+import { type GroupValues, viewVersion } from '../core/group.ts';
 import { ViewMeasures } from '../core/pane.ts';
 import { pipelineWatermark } from '../core/watermark.ts';
+import { type EmitReport, openWindowsOfPane, WindowEmitter } from './window-emitter.ts';
 
 export interface BatchReport {
   readonly shardId: string;
@@ -33,27 +42,49 @@ export interface BatchReport {
   readonly redonePanes: number;
   readonly counters: BatchCounters;
   readonly watermark: number | null;
+  readonly emit?: EmitReport;
+  /** Why emitting final windows failed; they are emitted by a later batch or the scheduled run. */
+  readonly emitError?: string;
 }
 
-type Store = Pick<StateStore, 'getShardStates' | 'putShardState' | 'getPanes' | 'putPanes' | 'putSideRecords'>;
+type Store = Pick<
+  StateStore,
+  | 'getShardStates'
+  | 'putShardState'
+  | 'getPanes'
+  | 'putPanes'
+  | 'putSideRecords'
+  | 'putOpenWindows'
+  | 'queryPanes'
+  | 'listOpenWindows'
+  | 'deleteOpenWindows'
+  | 'putEmitted'
+>;
+
+/** Open-window entries the emitter examines per view after each batch; the rest wait for the next batch. */
+const EMIT_BUDGET_PER_BATCH = 25;
 
 export class ShardProcessor {
   private readonly aggregator: BatchAggregator;
   private readonly viewIds: readonly string[];
   private readonly measures: readonly ViewMeasures[];
+  private readonly emitter: WindowEmitter;
 
   constructor(
     private readonly config: PipelineConfig,
     private readonly store: Store,
     private readonly now: () => number = Date.now,
+    /** The stream's open shards; unknown ones are registered so they hold the watermark back. */
+    private readonly openShards: () => Promise<readonly string[]> = async () => [],
   ) {
     this.aggregator = new BatchAggregator(config);
     this.viewIds = config.views.map((v) => `${v.name}@${viewVersion(v)}`);
     this.measures = config.views.map((v) => new ViewMeasures(v));
+    this.emitter = new WindowEmitter(config, store, now);
   }
 
   async process(shardId: string, batch: readonly BatchRecord[]): Promise<BatchReport> {
-    const states = await this.store.getShardStates();
+    const states = await this.registerShards(await this.store.getShardStates(), shardId);
     const stored = states.find((s) => s.shardId === shardId);
     const records = stored?.seq ? batch.filter((r) => r.seq > stored.seq!) : batch;
     const empty: BatchCounters = { processed: 0, late: 0, lateByView: {}, deadLettered: 0 };
@@ -89,6 +120,10 @@ export class ShardProcessor {
       const existing = current.get(paneRefKey(this.ref(delta)));
       if (existing && existing.seq >= delta.firstSeq) redo.set(key, existing.seq);
     }
+    // Panes this batch creates, and those a failed attempt of it created (even if wholly written then): a
+    // retry rewrites the same open-window entries (same keys), so they must list everything the first did.
+    const opened = [...result.panes].filter(([key, d]) => redo.has(key) || !current.has(paneRefKey(this.ref(d))));
+    const openedDeltas = opened.map(([, d]) => d);
     if (redo.size > 0) {
       const again = this.aggregator.aggregate(records, progress, (key, seq) => {
         const after = redo.get(key);
@@ -104,13 +139,14 @@ export class ShardProcessor {
     await this.store.putSideRecords('late', shardId, result.late);
     await this.store.putSideRecords('dead', shardId, result.deadLetters);
     const writes = [...result.panes.values()].map((delta) => {
-      const ref = this.ref(delta);
-      const existing = current.get(paneRefKey(ref));
+      const existing = current.get(paneRefKey(this.ref(delta)));
       return { pane: this.mergeInto(shardId, delta, existing), expectedSeq: existing?.seq ?? null };
     });
+    const lastSeq = records[records.length - 1]!.seq;
+    // Before the panes: a pane must never exist without an entry telling the emitter to publish its windows.
+    await this.recordOpenWindows(shardId, lastSeq, openedDeltas);
     await this.store.putPanes(writes);
 
-    const lastSeq = records[records.length - 1]!.seq;
     const next: ShardState = {
       ...shard,
       seq: lastSeq,
@@ -120,7 +156,16 @@ export class ShardProcessor {
       counters: addCounters(shard.counters, result.counters),
     };
     await this.store.putShardState(next, shard.seq, stored !== undefined);
+    const others = states.filter((s) => s.shardId !== shardId);
+    const { outOfOrdernessMs, idleTimeoutMs } = this.config;
+    const emitted = await this.emitter
+      .emit(pipelineWatermark([...others, next], now, outOfOrdernessMs, idleTimeoutMs), EMIT_BUDGET_PER_BATCH)
+      .then(
+        (emit) => ({ emit }),
+        (err: unknown) => ({ emitError: (err as Error).message }),
+      );
     return {
+      ...emitted,
       shardId,
       records: records.length,
       skippedRecords: batch.length - records.length,
@@ -129,6 +174,57 @@ export class ShardProcessor {
       counters: result.counters,
       watermark: finiteOrNull(watermarkOf(next, this.config.outOfOrdernessMs)),
     };
+  }
+
+  /**
+   * Writes a placeholder for each open shard other than this one that has no state yet: an active shard
+   * without events holds the pipeline watermark back until it has been idle for the idle timeout, so a
+   * shard whose first batch is slow to come cannot find its windows already final.
+   */
+  private async registerShards(states: ShardState[], self: string): Promise<ShardState[]> {
+    const known = new Set(states.map((s) => s.shardId));
+    const now = this.now();
+    for (const shardId of await this.openShards()) {
+      if (known.has(shardId) || shardId === self) continue;
+      const placeholder: ShardState = { ...this.newShard(shardId), lastActivityMs: now };
+      try {
+        await this.store.putShardState(placeholder, null, false);
+        states.push(placeholder);
+      } catch (err) {
+        if (!(err instanceof ConcurrentWriteError)) throw err;
+        // The shard wrote its own state meanwhile: it is known now.
+      }
+    }
+    return states;
+  }
+
+  /** Emits what the pipeline watermark has made final (the scheduled run, when no batch comes along). */
+  async emitFinalWindows(budget: number): Promise<EmitReport> {
+    const states = await this.store.getShardStates();
+    const { outOfOrdernessMs, idleTimeoutMs } = this.config;
+    return this.emitter.emit(pipelineWatermark(states, this.now(), outOfOrdernessMs, idleTimeoutMs), budget);
+  }
+
+  /** Entries for the windows of the panes this batch creates, so the emitter publishes them once final. */
+  private async recordOpenWindows(shardId: string, seq: string, created: readonly PaneDelta[]): Promise<void> {
+    for (const [viewIndex, viewId] of this.viewIds.entries()) {
+      const windows = new Map<number, { windowStart: number; readyAt: number; groups: Map<string, GroupValues> }>();
+      for (const d of created) {
+        if (d.viewIndex !== viewIndex) continue;
+        for (const w of openWindowsOfPane(this.config.views[viewIndex]!.window, d.paneStart)) {
+          const entry = windows.get(w.windowStart) ?? { ...w, groups: new Map<string, GroupValues>() };
+          entry.groups.set(d.groupKey, d.group);
+          windows.set(w.windowStart, entry);
+        }
+      }
+      if (windows.size === 0) continue;
+      const entries = [...windows.values()].map((w) => ({
+        windowStart: w.windowStart,
+        readyAt: w.readyAt,
+        groups: [...w.groups].map(([groupKey, group]) => ({ groupKey, group })),
+      }));
+      await this.store.putOpenWindows(viewId, `${shardId}|${seq}`, entries);
+    }
   }
 
   private newShard(shardId: string): ShardState {

@@ -31,9 +31,10 @@ export interface ComposedPage {
 
 type PaneWindow = WindowSpec & { type: 'tumbling' | 'sliding' };
 
-/** Range of pane starts [from, to) that windows starting in [from, to) can contain. */
+/** Range of pane starts that windows starting in [from, to) can contain: up to the last such window's end. */
 export function paneRangeFor(window: PaneWindow, from: number, to: number): { from: number; to: number } {
-  return { from, to: to + window.sizeMs - window.slideMs };
+  const lastStart = Math.ceil(to / window.slideMs) * window.slideMs - window.slideMs;
+  return { from, to: lastStart + window.sizeMs };
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * The pipeline watermark: the minimum over active shards of each shard's watermark. A shard that has not
  * processed a record for `idleTimeoutMs` stops holding the watermark back; when every shard is idle, the
- * watermark is the highest any of them reached (nothing is in flight that could be earlier).
+ * watermark is the highest any of them reached (nothing is in flight that could be earlier). An active shard
+ * that has seen no event yet (registered, first batch not processed) holds it back entirely: null.
  */
 import { type ShardProgress, watermarkOf } from './batch-aggregator.ts';
 
@@ -22,9 +23,13 @@ export function pipelineWatermark(
   let overallMax = Number.NEGATIVE_INFINITY;
   for (const shard of shards) {
     const wm = watermarkOf(shard, outOfOrdernessMs);
-    if (wm === Number.NEGATIVE_INFINITY) continue;
+    const active = nowMs - shard.lastActivityMs <= idleTimeoutMs;
+    if (wm === Number.NEGATIVE_INFINITY) {
+      if (active) return null;
+      continue;
+    }
     overallMax = Math.max(overallMax, wm);
-    if (nowMs - shard.lastActivityMs <= idleTimeoutMs) {
+    if (active) {
       anyActive = true;
       activeMin = Math.min(activeMin, wm);
     }

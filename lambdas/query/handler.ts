@@ -6,11 +6,11 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { createStateStore, loadPipelineConfig, logger } from '../adapters/environment.ts';
 import { HttpError, json } from '../adapters/http.ts';
 import type { ShardState, SideKind } from '../adapters/state-store.ts';
+import { END_OF_TIME, WindowReader } from '../adapters/window-reader.ts';
 import { watermarkOf } from '../core/batch-aggregator.ts';
 import type { EddyConfig, PipelineConfig, ViewSpec } from '../core/config.ts';
 import { pipelineCounters } from '../core/conservation.ts';
-import { groupKeyOf, viewVersion } from '../core/group.ts';
-import { ViewMeasures } from '../core/pane.ts';
+import { groupKeyOf } from '../core/group.ts';
 import { type ComposedPage, paneRangeFor, readSessions, readWindows } from '../core/results.ts';
 import { pipelineWatermark } from '../core/watermark.ts';
 import { paneStartOf } from '../core/windows.ts';
@@ -18,12 +18,10 @@ import { paneStartOf } from '../core/windows.ts';
 const rawConfig = JSON.parse(process.env.EDDY_CONFIG ?? '{}') as EddyConfig;
 const config: PipelineConfig = loadPipelineConfig();
 const store = createStateStore();
-const measuresByView = new Map(config.views.map((v) => [v.name, new ViewMeasures(v)]));
+const readers = new Map(config.views.map((v) => [v.name, new WindowReader(v, store)]));
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
-/** Pane starts are stored with 15 digits: the end of representable time. */
-const END_OF_TIME = 10 ** 15 - 1;
 
 export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   try {
@@ -124,30 +122,13 @@ async function results(viewName: string, params: Params) {
   const to = parseTime(params.to, 'to', END_OF_TIME);
   const limit = parseLimit(params.limit);
   const watermark = await currentWatermark();
-  const measures = measuresByView.get(view.name)!;
-  const window = view.window;
-  const viewId = `${view.name}@${viewVersion(view)}`;
-  const decoded = (fromPane: number, toPane: number) =>
-    (async function* () {
-      for await (const p of store.queryPanes(viewId, groupKeyOf(group), fromPane, Math.min(toPane, END_OF_TIME))) {
-        yield { paneStart: p.paneStart, partial: measures.decode(p.count, p.minTime, p.maxTime, p.partials) };
-      }
-    })();
-  const request = { from, to, limit, watermark, allowedLatenessMs: config.allowedLatenessMs };
-  let page: ComposedPage;
-  if (window.type === 'session') {
-    // One bucket before from's bucket (a session crossing into it starts there); open-ended after `to`,
-    // because a session that starts before `to` may run past it. Reading stops as soon as the page is full.
-    page = await readSessions(
-      window.gapMs,
-      measures,
-      decoded(paneStartOf(from, window.paneMs) - window.paneMs, END_OF_TIME),
-      request,
-    );
-  } else {
-    const range = paneRangeFor(window, from, to);
-    page = await readWindows(window, measures, decoded(range.from, range.to), request);
-  }
+  const page = await readers.get(view.name)!.read(groupKeyOf(group), {
+    from,
+    to,
+    limit,
+    watermark,
+    allowedLatenessMs: config.allowedLatenessMs,
+  });
   return {
     view: view.name,
     group: Object.fromEntries(view.groupBy.map((f, i) => [f, group[i]])),

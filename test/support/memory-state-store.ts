@@ -4,8 +4,11 @@
  */
 import {
   ConcurrentWriteError,
+  type EmittedPage,
+  type EmittedResult,
   type IdempotencyClaim,
   type IngestCounts,
+  type OpenWindows,
   type PaneRef,
   paneRefKey,
   type ShardState,
@@ -22,6 +25,10 @@ export class MemoryStateStore implements StateStore {
   /** paneRefKey + shard → pane */
   readonly panes = new Map<string, StoredPane>();
   readonly side = { late: new Map<string, SideRecord>(), dead: new Map<string, SideRecord>() };
+  readonly open = new Map<string, OpenWindows & { viewId: string }>();
+  readonly emitted = new Map<string, EmittedResult & { viewId: string }>();
+  /** Attempts to publish a window that was already published (retries, several shards): must be no-ops. */
+  repeatedEmits = 0;
   paneWrites = 0;
   /** When set, the n-th pane write from now fails (simulates a crash mid-batch). */
   failPaneWriteAfter: number | null = null;
@@ -69,6 +76,39 @@ export class MemoryStateStore implements StateStore {
 
   async putSideRecords(kind: SideKind, shardId: string, records: readonly SideRecord[]): Promise<void> {
     for (const r of records) this.side[kind].set(`${shardId}|${r.seq}`, structuredClone(r));
+  }
+
+  async putOpenWindows(viewId: string, tag: string, entries: ReadonlyArray<Omit<OpenWindows, 'key'>>) {
+    for (const e of entries) {
+      const key = `${String(e.readyAt).padStart(15, '0')}|${String(e.windowStart).padStart(15, '0')}|${tag}|0`;
+      this.open.set(`${viewId}|${key}`, structuredClone({ ...e, key, viewId }));
+    }
+  }
+
+  async listOpenWindows(viewId: string, readyBy: number, limit: number): Promise<OpenWindows[]> {
+    return [...this.open.values()]
+      .filter((e) => e.viewId === viewId && e.readyAt <= readyBy)
+      .sort((a, b) => a.key.localeCompare(b.key))
+      .slice(0, limit)
+      .map((e) => structuredClone(e));
+  }
+
+  async deleteOpenWindows(viewId: string, key: string): Promise<void> {
+    this.open.delete(`${viewId}|${key}`);
+  }
+
+  async putEmitted(viewId: string, result: EmittedResult): Promise<boolean> {
+    const key = `${viewId}|${result.groupKey}|${result.windowStart}`;
+    if (this.emitted.has(key)) {
+      this.repeatedEmits++;
+      return false;
+    }
+    this.emitted.set(key, structuredClone({ ...result, viewId }));
+    return true;
+  }
+
+  async listEmitted(): Promise<EmittedPage> {
+    throw new Error('not used by these tests');
   }
 
   async listSideRecords(): Promise<SidePage> {

@@ -1,0 +1,108 @@
+/**
+ * Publishes each window once, when it becomes final.
+ *
+ * Every batch records, for the panes it creates, the windows they belong to ("open window" entries, written
+ * before the panes and keyed by when the window can become final). After a batch, and every minute on a
+ * schedule, the emitter takes the entries the pipeline watermark has made ready, reads each window with all
+ * shards merged, and writes the result once to the emitted outbox: a conditional put keyed by view, window
+ * and group, so repeats from retries or from several shards are no-ops. On AWS the outbox's DynamoDB stream
+ * feeds EventBridge.
+ *
+ * A session's end is not known in advance: its entry is first ready when a session starting in that bucket
+ * could at the earliest be final, and is moved to the session's actual end while the session is still open.
+ */
+import type { EmittedResult, OpenWindows, StateStore } from '../adapters/state-store.ts';
+import { WindowReader } from '../adapters/window-reader.ts';
+import type { PipelineConfig, WindowSpec } from '../core/config.ts';
+import { groupObject } from '../core/group.ts';
+import type { WindowResult } from '../core/results.ts';
+import { windowStartsOfPane } from '../core/windows.ts';
+
+type Store = Pick<StateStore, 'queryPanes' | 'listOpenWindows' | 'putOpenWindows' | 'deleteOpenWindows' | 'putEmitted'>;
+
+export interface EmitReport {
+  /** Results newly published. */
+  emitted: number;
+  /** Open-window entries examined. */
+  entries: number;
+}
+
+/**
+ * The windows a pane belongs to, each with the earliest time it can be final: its end (for a session
+ * bucket, the earliest end of a session starting in it: one gap after the bucket starts).
+ */
+export function openWindowsOfPane(
+  window: WindowSpec,
+  paneStart: number,
+): Array<{ windowStart: number; readyAt: number }> {
+  if (window.type === 'session') return [{ windowStart: paneStart, readyAt: paneStart + window.gapMs }];
+  return windowStartsOfPane(window, paneStart).map((s) => ({ windowStart: s, readyAt: s + window.sizeMs }));
+}
+
+export class WindowEmitter {
+  private readonly readers: readonly WindowReader[];
+
+  constructor(
+    private readonly config: PipelineConfig,
+    private readonly store: Store,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.readers = config.views.map((v) => new WindowReader(v, store));
+  }
+
+  /** Publishes the windows that `watermark` made final, examining at most `budget` entries per view. */
+  async emit(watermark: number | null, budget: number): Promise<EmitReport> {
+    const report: EmitReport = { emitted: 0, entries: 0 };
+    if (watermark === null) return report;
+    const readyBy = watermark - this.config.allowedLatenessMs;
+    for (const reader of this.readers) {
+      for (const entry of await this.store.listOpenWindows(reader.viewId, readyBy, budget)) {
+        report.entries++;
+        report.emitted += await this.emitEntry(reader, entry, watermark);
+      }
+    }
+    return report;
+  }
+
+  private async emitEntry(reader: WindowReader, entry: OpenWindows, watermark: number): Promise<number> {
+    const w = reader.view.window;
+    const req = { watermark, allowedLatenessMs: this.config.allowedLatenessMs, limit: 1 };
+    // Sessions: the one that starts in this bucket (one that started earlier has its own entry there).
+    const to = w.type === 'session' ? entry.windowStart + w.paneMs : entry.windowStart + 1;
+    let emitted = 0;
+    const stillOpen: Array<{ group: OpenWindows['groups'][number]; end: number }> = [];
+    for (const group of entry.groups) {
+      const [result] = (await reader.read(group.groupKey, { ...req, from: entry.windowStart, to })).windows;
+      if (!result) continue;
+      if (!result.final) {
+        stillOpen.push({ group, end: result.windowEnd });
+        continue;
+      }
+      if (await this.store.putEmitted(reader.viewId, this.published(reader, group, result))) emitted++;
+    }
+    if (stillOpen.length > 0) {
+      // Only a session can still be open here: check again once the watermark can have passed its end.
+      await this.store.putOpenWindows(reader.viewId, entry.key.replaceAll('|', '.'), [
+        {
+          windowStart: entry.windowStart,
+          readyAt: Math.min(...stillOpen.map((s) => s.end)),
+          groups: stillOpen.map((s) => s.group),
+        },
+      ]);
+    }
+    await this.store.deleteOpenWindows(reader.viewId, entry.key);
+    return emitted;
+  }
+
+  private published(reader: WindowReader, group: OpenWindows['groups'][number], r: WindowResult): EmittedResult {
+    return {
+      view: reader.view.name,
+      group: groupObject(reader.view, group.group),
+      groupKey: group.groupKey,
+      windowStart: r.windowStart,
+      windowEnd: r.windowEnd,
+      measures: r.measures,
+      emittedAt: this.now(),
+    };
+  }
+}
