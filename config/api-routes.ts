@@ -20,6 +20,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', resource: '/status', function: 'query', apiKeyRequired: true },
   { method: 'GET', resource: '/late', function: 'query', apiKeyRequired: true },
   { method: 'GET', resource: '/dead-letters', function: 'query', apiKeyRequired: true },
+  { method: 'GET', resource: '/emitted', function: 'query', apiKeyRequired: true },
   // Load balancers and uptime checks call /health without credentials; it reveals nothing but readiness.
   { method: 'GET', resource: '/health', function: 'query', apiKeyRequired: false },
 ];

@@ -28,6 +28,13 @@ export const EVENT_SOURCE = {
   functionTimeoutSeconds: 60,
 } as const;
 
+/**
+ * How often the aggregate function also runs on a schedule to publish windows that became final while no
+ * batch came along (when every shard is idle, the watermark advances without records). EventBridge rules
+ * run at most once a minute; the local runtime runs it every `localEverySeconds`.
+ */
+export const EMIT_SCHEDULE = { everyMinutes: 1, localEverySeconds: 2 } as const;
+
 /** Names of the resources the local runtime creates (the CDK app lets CloudFormation name them). */
 export const LOCAL_RESOURCES = {
   streamName: 'eddy-events',

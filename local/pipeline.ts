@@ -6,7 +6,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import { EVENT_SOURCE, LOCAL_RESOURCES } from '../config/event-source.ts';
+import type { Handler, ScheduledEvent } from 'aws-lambda';
+import { EMIT_SCHEDULE, EVENT_SOURCE, LOCAL_RESOURCES } from '../config/event-source.ts';
 import { type LoadedConfig, loadConfigFile } from '../config/load.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localDynamoClient, localKinesisClient } from './aws-clients.ts';
 import { CheckpointStore } from './checkpoint-store.ts';
@@ -14,6 +15,7 @@ import { type Emulators, startEmulators } from './emulators.ts';
 import { type LocalApi, type ProxyHandler, startLocalApi } from './http-server.ts';
 import { JsonLinesOnFailureDestination } from './on-failure-destination.ts';
 import { ensureStream, ensureTable } from './resources.ts';
+import { startSchedule } from './scheduler.ts';
 import {
   type EventSourceSettings,
   KinesisEventSource,
@@ -154,6 +156,19 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       log,
     });
     await poller.start();
+    if (!options.handlers?.aggregate) {
+      // The real aggregate handler also takes EventBridge's scheduled event; stand-ins in tests need not.
+      const schedule = startSchedule(
+        {
+          name: 'eddy-aggregate',
+          handler: handlers.aggregate as unknown as Handler<ScheduledEvent, unknown>,
+          timeoutSeconds: EVENT_SOURCE.functionTimeoutSeconds,
+        },
+        EMIT_SCHEDULE.localEverySeconds * 1_000,
+        log,
+      );
+      cleanup.push(() => schedule.stop());
+    }
     cleanup.push(async () => {
       let timer: NodeJS.Timeout | undefined;
       const gaveUp = new Promise<'timeout'>((resolve) => {

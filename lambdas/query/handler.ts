@@ -39,6 +39,8 @@ export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayPr
         return json(200, await sideRecords('late', event.queryStringParameters ?? {}));
       case '/dead-letters':
         return json(200, await sideRecords('dead', event.queryStringParameters ?? {}));
+      case '/emitted':
+        return json(200, await emitted(event.queryStringParameters ?? {}));
       default:
         return json(404, { error: `no route for ${event.httpMethod} ${event.path}` });
     }
@@ -71,6 +73,18 @@ function parseLimit(value: string | undefined): number {
     throw new HttpError(400, `limit: '${value}' must be an integer from 1 to ${MAX_LIMIT}`);
   }
   return n;
+}
+
+/** Sort-key cursors (late, dead letters, emitted) are passed back as they came: only their size is checked. */
+function keyCursor(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  if (value.length === 0 || value.length > 1024) {
+    throw new HttpError(
+      400,
+      'cursor: not a cursor this API returned; pass nextCursor from the previous page unchanged',
+    );
+  }
+  return value;
 }
 
 function encodeCursor(start: number): string {
@@ -178,7 +192,7 @@ async function sideRecords(kind: SideKind, params: Params) {
     throw new HttpError(400, `unknown parameter ${unknown.map((k) => `'${k}'`).join(', ')}; use limit, cursor, view`);
   const limit = parseLimit(params.limit);
   if (params.view !== undefined) findView(params.view);
-  const page = await store.listSideRecords(kind, limit, params.cursor ?? null);
+  const page = await store.listSideRecords(kind, limit, keyCursor(params.cursor));
   const entries = page.records.flatMap((r) =>
     r.entries
       .filter((e) => params.view === undefined || e.view === params.view)
@@ -193,4 +207,40 @@ async function sideRecords(kind: SideKind, params: Params) {
       })),
   );
   return { [kind === 'late' ? 'late' : 'deadLetters']: entries, nextCursor: page.nextCursor };
+}
+
+/**
+ * Final results as published, in window-end order. Only results below the point where nothing can still be
+ * published are listed (the watermark minus the allowed lateness, and the earliest window still awaiting
+ * emission), so a consumer that polls with `nextCursor` never skips one that is published later.
+ */
+async function emitted(params: Params) {
+  const allowed = new Set(['view', 'limit', 'cursor']);
+  const unknown = Object.keys(params).filter((k) => !allowed.has(k));
+  if (unknown.length > 0)
+    throw new HttpError(400, `unknown parameter ${unknown.map((k) => `'${k}'`).join(', ')}; use view, limit, cursor`);
+  if (params.view === undefined) {
+    throw new HttpError(400, `view: required; one of ${config.views.map((v) => v.name).join(', ')}`);
+  }
+  const reader = readers.get(findView(params.view).name)!;
+  const limit = parseLimit(params.limit);
+  const [watermark, [pending]] = await Promise.all([
+    currentWatermark(),
+    store.listOpenWindows(reader.viewId, END_OF_TIME, 1),
+  ]);
+  const final = watermark === null ? 0 : watermark - config.allowedLatenessMs + 1;
+  const completeBefore = Math.min(final, pending?.readyAt ?? END_OF_TIME);
+  const page = await store.listEmitted(reader.viewId, completeBefore, limit, keyCursor(params.cursor));
+  return {
+    view: reader.view.name,
+    completeThrough: completeBefore > 0 ? iso(completeBefore - 1) : null,
+    results: page.results.map((r) => ({
+      group: r.group,
+      windowStart: iso(r.windowStart),
+      windowEnd: iso(r.windowEnd),
+      measures: r.measures,
+      emittedAt: iso(r.emittedAt),
+    })),
+    nextCursor: page.nextCursor,
+  };
 }

@@ -127,3 +127,58 @@ describe('analytic measures', () => {
     expect(Math.abs(q['0.5'] - 200) / 200).toBeLessThanOrEqual(0.01);
   });
 });
+
+describe('emitted results', () => {
+  type Emitted = { group: Record<string, string>; windowStart: string; measures: Record<string, number> };
+  async function allEmitted(view: string): Promise<{ results: Emitted[]; completeThrough: string | null }> {
+    const results: Emitted[] = [];
+    let cursor: string | null = null;
+    let completeThrough: string | null = null;
+    for (;;) {
+      const page: { status: number; body: { completeThrough: string | null; results: Emitted[]; nextCursor: string } } =
+        await api.get(`/emitted?view=${view}&limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.status).toBe(200);
+      completeThrough = page.body.completeThrough;
+      results.push(...page.body.results);
+      if (page.body.results.length === 0) return { results, completeThrough };
+      cursor = page.body.nextCursor;
+    }
+  }
+
+  it('publishes each window once when it becomes final, and lists it after the cursor', async () => {
+    const t = clock.windows(2);
+    await api.post([
+      { type: 'bid', auction: 88, bidder: 1, price: 5, dateTime: t + 1_000 },
+      { type: 'bid', auction: 88, bidder: 1, price: 7, dateTime: t + 2_000 },
+    ]);
+    await api.drained();
+    expect((await allEmitted('bids_per_auction')).results.filter((r) => r.group.auction === '88')).toEqual([]);
+
+    for (let i = 0; i < 10; i++) await api.post([bid(3, 1, t + 19_000)]);
+    await api.drained();
+    let mine: Emitted[] = [];
+    for (let i = 0; i < 50 && mine.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      mine = (await allEmitted('bids_per_auction')).results.filter((r) => r.group.auction === '88');
+    }
+    expect(mine).toEqual([
+      expect.objectContaining({
+        windowStart: iso(t),
+        measures: { count: 2, sum_price: 12, min_price: 5, max_price: 7, avg_price: 6 },
+      }),
+    ]);
+    // More batches and scheduled runs later, it is still there exactly once.
+    await api.post([bid(3, 1, t + 20_000)]);
+    await api.drained();
+    await new Promise((r) => setTimeout(r, 2_500));
+    const again = await allEmitted('bids_per_auction');
+    expect(again.results.filter((r) => r.group.auction === '88')).toHaveLength(1);
+    expect(Date.parse(again.completeThrough!)).toBeGreaterThanOrEqual(t + 10_000);
+  });
+
+  it('names the missing view parameter', async () => {
+    const res = await api.get('/emitted');
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(/^view: required; one of bids_per_auction/);
+  });
+});
