@@ -37,6 +37,7 @@ export function addEddyStacks(app: App, config: LoadedConfig): EddyStacks {
     stream: stateful.stream,
     table: stateful.table,
     onFailureQueue: stateful.onFailureQueue,
+    resultsBus: stateful.resultsBus,
   });
   return { stateful, stateless };
 }

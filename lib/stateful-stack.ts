@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -32,6 +33,8 @@ export class StatefulStack extends Stack {
   readonly table: dynamodb.Table;
   /** Where the aggregator's event source mapping sends batches it gave up on (metadata, not the records). */
   readonly onFailureQueue: sqs.Queue;
+  /** Every window that becomes final is published here once, as an `Eddy Window Result` event. */
+  readonly resultsBus: events.EventBus;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps = {}) {
     super(scope, id, props);
@@ -69,6 +72,8 @@ export class StatefulStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: this.key,
+      // Emitted results are written to an outbox in the table; its stream carries them to EventBridge.
+      stream: dynamodb.StreamViewType.NEW_IMAGE,
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
@@ -85,5 +90,11 @@ export class StatefulStack extends Stack {
       reason:
         'This queue is itself a dead-letter destination (the on-failure destination of the aggregate event source mapping); nothing consumes it automatically, so there is no failing consumer whose messages a further DLQ would catch.',
     });
+
+    // Consumers write rules against this bus by name, so it lives with the data, not with the code.
+    this.resultsBus = new events.EventBus(this, 'ResultsBus', {
+      description: 'Eddy: one event per window when it becomes final',
+    });
+    this.resultsBus.applyRemovalPolicy(RemovalPolicy.RETAIN);
   }
 }

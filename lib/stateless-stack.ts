@@ -9,12 +9,14 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource, KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { EVENT_SOURCE } from '../config/event-source.ts';
+import { EMIT_SCHEDULE, EVENT_SOURCE } from '../config/event-source.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import { EddyAlarms } from './eddy-alarms.ts';
 import { EddyApi } from './eddy-api.ts';
@@ -29,6 +31,8 @@ export interface StatelessStackProps extends StackProps {
   readonly table: dynamodb.ITable;
   /** On-failure destination of the aggregator's event source mapping. */
   readonly onFailureQueue: sqs.IQueue;
+  /** Where final window results are published. */
+  readonly resultsBus: events.IEventBus;
 }
 
 /**
@@ -39,6 +43,7 @@ export class StatelessStack extends Stack {
   readonly ingest: EddyFunction;
   readonly aggregate: EddyFunction;
   readonly query: EddyFunction;
+  readonly publish: EddyFunction;
   readonly api: EddyApi;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
@@ -46,7 +51,7 @@ export class StatelessStack extends Stack {
     // Strong references (Export / Fn::ImportValue): CloudFormation refuses to delete or change a stateful
     // resource while this stack uses it, and LocalStack supports them (it has no Fn::GetStackOutput).
     CrossStackReferences.of(this).consume(ReferenceStrength.STRONG);
-    const { config, stream, table, onFailureQueue } = props;
+    const { config, stream, table, onFailureQueue, resultsBus } = props;
 
     // 1. Ingest: validates and packs posted events into Kinesis records; counts them and remembers
     //    idempotency keys in the table.
@@ -70,8 +75,16 @@ export class StatelessStack extends Stack {
       memorySize: 1024,
       timeout: Duration.seconds(EVENT_SOURCE.functionTimeoutSeconds),
     });
-    // Shard progress (Query), the panes a batch touches (BatchGetItem), conditional writes of both (PutItem).
-    this.aggregate.bindTable(table, ['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem']);
+    // Shard progress and open windows (Query), the panes a batch touches (BatchGetItem), conditional writes
+    // of panes, shards and emitted results (PutItem), and open-window entries once emitted (DeleteItem).
+    this.aggregate.bindTable(table, [
+      'dynamodb:BatchGetItem',
+      'dynamodb:Query',
+      'dynamodb:PutItem',
+      'dynamodb:DeleteItem',
+    ]);
+    // The stream's open shards, so a shard that has not delivered its first batch holds the watermark back.
+    stream.grant(this.aggregate, 'kinesis:ListShards');
     this.aggregate.addEventSource(
       new KinesisEventSource(stream, {
         startingPosition: lambda.StartingPosition[EVENT_SOURCE.startingPosition],
@@ -93,14 +106,54 @@ export class StatelessStack extends Stack {
       });
     }
 
-    // 3. Query: reads and merges the shard partials; never writes.
+    // The aggregate function also runs on a schedule, to publish windows that became final while no batch
+    // came along (when every shard is idle the watermark advances without records).
+    new events.Rule(this, 'EmitFinalWindows', {
+      description: 'Eddy: publish windows that became final while the stream was idle',
+      schedule: events.Schedule.rate(Duration.minutes(EMIT_SCHEDULE.everyMinutes)),
+      targets: [new targets.LambdaFunction(this.aggregate, { retryAttempts: 2 })],
+    });
+
+    // 3. Publish: the emitted outbox's table stream → EventBridge, one event per final window.
+    this.publish = new EddyFunction(this, 'Publish', {
+      entry: path.join(LAMBDAS_DIR, 'publish', 'handler.ts'),
+      config,
+    });
+    this.publish.addEnvironment('EVENT_BUS_NAME', resultsBus.eventBusName);
+    resultsBus.grantPutEventsTo(this.publish);
+    this.publish.addEventSource(
+      new DynamoEventSource(table, {
+        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+        batchSize: 100,
+        maxBatchingWindow: Duration.seconds(1),
+        bisectBatchOnError: true,
+        retryAttempts: EVENT_SOURCE.retryAttempts,
+        maxRecordAge: Duration.days(1),
+        onFailure: new SqsDlq(onFailureQueue),
+        // Only emitted results: every other item of the table changes far more often and is not an event.
+        filters: [
+          lambda.FilterCriteria.filter({
+            eventName: lambda.FilterRule.isEqual('INSERT'),
+            dynamodb: { NewImage: { pk: { S: lambda.FilterRule.beginsWith('emitted|') } } },
+          }),
+        ],
+      }),
+    );
+    for (const action of ['kms:ReEncrypt*', 'kms:GenerateDataKey*']) {
+      Validations.of(this.publish.role!).acknowledge({
+        id: `AwsSolutions-IAM5[Action::${action}]`,
+        reason: `${action} on the stateful key only, added by SqsDlq (Queue.grantSendMessages) so the event source mapping can send failure records to the KMS-encrypted on-failure queue.`,
+      });
+    }
+
+    // 4. Query: reads and merges the shard partials; never writes.
     this.query = new EddyFunction(this, 'Query', { entry: path.join(LAMBDAS_DIR, 'query', 'handler.ts'), config });
     this.query.bindTable(table, ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query']);
 
-    // 4. The REST API in front of ingest and query.
+    // 5. The REST API in front of ingest and query.
     this.api = new EddyApi(this, 'Api', { functions: { ingest: this.ingest, query: this.query } });
 
-    // 5. Alarms on the signs that results are late or records were given up on.
+    // 6. Alarms on the signs that results are late or records were given up on.
     new EddyAlarms(this, 'Alarms', { aggregate: this.aggregate, onFailureQueue });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url, description: 'Base URL of the Eddy API' });

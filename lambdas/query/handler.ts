@@ -11,9 +11,7 @@ import { watermarkOf } from '../core/batch-aggregator.ts';
 import type { EddyConfig, PipelineConfig, ViewSpec } from '../core/config.ts';
 import { pipelineCounters } from '../core/conservation.ts';
 import { groupKeyOf } from '../core/group.ts';
-import { type ComposedPage, paneRangeFor, readSessions, readWindows } from '../core/results.ts';
 import { pipelineWatermark } from '../core/watermark.ts';
-import { paneStartOf } from '../core/windows.ts';
 
 const rawConfig = JSON.parse(process.env.EDDY_CONFIG ?? '{}') as EddyConfig;
 const config: PipelineConfig = loadPipelineConfig();

@@ -6,7 +6,7 @@ import { buildEddyApp, type EddyFixture, logicalIdOf, policyActions } from './ed
 
 describe('EddyStateless functions', () => {
   let fx: EddyFixture;
-  const fn = (name: 'ingest' | 'aggregate' | 'query'): EddyFunction => fx.stateless[name];
+  const fn = (name: 'ingest' | 'aggregate' | 'query' | 'publish'): EddyFunction => fx.stateless[name];
   const importOf = (exportPattern: string) => ({ 'Fn::ImportValue': Match.stringLikeRegexp(exportPattern) });
 
   beforeAll(async () => {
@@ -93,6 +93,52 @@ describe('EddyStateless functions', () => {
     });
   });
 
+  describe('publishing final windows', () => {
+    it('runs the aggregate function every minute to emit windows made final while the stream was idle', () => {
+      fx.statelessTemplate.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(1 minute)',
+        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalIdOf(fn('aggregate')), 'Arn'] } })],
+      });
+    });
+
+    it('reads only inserted emitted results from the table stream, with bisect, bounded retries and on-failure', () => {
+      fx.statelessTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: logicalIdOf(fn('publish')) },
+        EventSourceArn: importOf('StateTable.*StreamArn'),
+        BisectBatchOnFunctionError: true,
+        MaximumRetryAttempts: EVENT_SOURCE.retryAttempts,
+        DestinationConfig: { OnFailure: { Destination: importOf('OnFailureQueue.*Arn') } },
+        FilterCriteria: {
+          Filters: [
+            {
+              Pattern: JSON.stringify({
+                eventName: ['INSERT'],
+                dynamodb: { NewImage: { pk: { S: [{ prefix: 'emitted|' }] } } },
+              }),
+            },
+          ],
+        },
+      });
+    });
+
+    it('lets publish put events on the results bus and nothing in the table', () => {
+      const actions = policyActions(fx.statelessTemplate, fn('publish').role!);
+      expect(actions).toContain('events:PutEvents');
+      expect(
+        actions.filter(
+          (a) =>
+            a.startsWith('dynamodb:') &&
+            !a.startsWith('dynamodb:GetRecords') &&
+            !['dynamodb:GetShardIterator', 'dynamodb:DescribeStream', 'dynamodb:ListStreams'].includes(a),
+        ),
+      ).toEqual([]);
+    });
+
+    it('lets aggregate list the stream shards, so unseen shards hold the watermark back', () => {
+      expect(policyActions(fx.statelessTemplate, fn('aggregate').role!)).toContain('kinesis:ListShards');
+    });
+  });
+
   describe('least privilege', () => {
     it('lets ingest put records into the stream', () => {
       const actions = policyActions(fx.statelessTemplate, fn('ingest').role!);
@@ -116,7 +162,12 @@ describe('EddyStateless functions', () => {
       const actions = policyActions(fx.statelessTemplate, fn('aggregate').role!).filter((a) =>
         a.startsWith('dynamodb:'),
       );
-      expect(actions.sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
+      expect(actions.sort()).toEqual([
+        'dynamodb:BatchGetItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+      ]);
     });
 
     it('gives query no write actions', () => {

@@ -25,6 +25,14 @@ describe('EddyStateful', () => {
     keyRef = { 'Fn::GetAtt': [logicalIdOf(stack.key), 'Arn'] };
   });
 
+  it('streams new table items, so emitted results can be published', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', { StreamSpecification: { StreamViewType: 'NEW_IMAGE' } });
+  });
+
+  it('keeps the results bus when the stack is deleted', () => {
+    template.hasResource('AWS::Events::EventBus', { DeletionPolicy: 'Retain' });
+  });
+
   it('creates a customer-managed key with rotation on', () => {
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
   });
