@@ -51,22 +51,36 @@ async function coreThroughput(raw: EddyConfig, label: string) {
   return rate;
 }
 
-async function writesPerEvent(raw: EddyConfig, eventsPerSecond: number, batchEvents: number) {
+/**
+ * Writes per event for a shard receiving `eventsPerSecond`, delivered as Lambda would: a batch holds what
+ * arrives during the batching window, at most 500 records of 100 events (ingest packs a request per record).
+ */
+async function writesPerEvent(raw: EddyConfig, eventsPerSecond: number, batchingWindowS: number) {
   const config = normalizeConfig(raw);
   const store = new MemoryStateStore();
   const processor = new ShardProcessor(config, store, () => START + 120_000);
-  const events = take(nexmarkEvents({ startMs: START, eventsPerSecond, maxDelayMs: 2_000 }), batchEvents * 4);
-  let bytes = 0;
-  for (let b = 0; b < 4; b++) {
+  const batchEvents = Math.min(50_000, eventsPerSecond * batchingWindowS);
+  const batches = Math.max(4, Math.ceil(200_000 / batchEvents));
+  const events = take(nexmarkEvents({ startMs: START, eventsPerSecond, maxDelayMs: 2_000 }), batchEvents * batches);
+  for (let b = 0; b < batches; b++) {
     const batch = records(events.slice(b * batchEvents, (b + 1) * batchEvents), 100).map(toBatchRecord);
     await processor.process('shardId-000000000000', batch);
   }
+  // Later, the scheduled run publishes whatever the batches left open, so emission is counted in full.
+  await new ShardProcessor(config, store, () => START + 10_000_000).emitFinalWindows(1_000_000);
+  let bytes = 0;
   for (const pane of store.panes.values()) bytes += JSON.stringify(pane.partials).length + 200;
-  // Pane writes plus one shard-progress write per batch; WCUs: one per started KB of item.
-  const writes = store.paneWrites + 4;
-  const avgKb = bytes / store.panes.size / 1024;
-  const wcu = store.paneWrites * Math.ceil(avgKb) + 4;
-  return { perEvent: writes / events.length, wcuPerMillion: (wcu / events.length) * 1e6 };
+  const w = store.writeCounts;
+  const aggregation = w.panes + w.shards;
+  const emission = w.openWindows + w.openWindowDeletes + w.emitted;
+  // WCUs: one per started KB of item; panes carry the partials, the rest are small items.
+  const wcu = w.panes * Math.ceil(bytes / store.panes.size / 1024) + w.shards + emission;
+  return {
+    perEvent: (aggregation + emission) / events.length,
+    aggregationPerEvent: aggregation / events.length,
+    emissionPerEvent: emission / events.length,
+    wcuPerMillion: (wcu / events.length) * 1e6,
+  };
 }
 
 async function main() {
@@ -75,20 +89,36 @@ async function main() {
   await coreThroughput({ views: [defaults.views[0]!] }, 'bids_per_auction only');
   await coreThroughput(defaults, `all default views (${defaults.views.length})`);
 
-  console.log('\n2. DynamoDB writes per event (4 Lambda batches of 50,000 events in 500 records, default views):');
-  console.log('   event rate/shard      writes/event    WCU cost per million events');
+  console.log('\n2. DynamoDB writes per event, all 6 default views, batches as Lambda delivers them:');
+  console.log(
+    '   events/s per shard  batching window   aggregate + emit = writes/event    write cost per million events',
+  );
   const rows = [];
-  for (const eps of [1_000, 10_000, 50_000]) rows.push({ eps, ...(await writesPerEvent(defaults, eps, 50_000)) });
+  for (const [eps, win] of [
+    [1_000, 1],
+    [1_000, 10],
+    [10_000, 1],
+    [50_000, 1],
+  ] as const) {
+    rows.push({ eps, win, ...(await writesPerEvent(defaults, eps, win)) });
+  }
   const most = Math.max(...rows.map((r) => r.perEvent));
   for (const r of rows) {
     const cost = (r.wcuPerMillion / 1e6) * WCU_PRICE_PER_MILLION;
+    const split = `${r.aggregationPerEvent.toFixed(3)} + ${r.emissionPerEvent.toFixed(3)} = ${r.perEvent.toFixed(3)}`;
     console.log(
-      `   ${`${r.eps.toLocaleString('en-US')}/s`.padEnd(20)} ${r.perEvent.toFixed(5).padStart(12)}    $${cost.toFixed(4)}  ${bar(r.perEvent, most)}`,
+      `   ${r.eps.toLocaleString('en-US').padStart(8)}           ${`${r.win} s`.padEnd(17)} ${split.padEnd(33)} $${cost.toFixed(3)}  ${bar(r.perEvent, most)}`,
     );
   }
-  console.log('   (one write per event would be 1.00000 writes/event and $0.625 per million)');
+  console.log('   (one write per event would be 1.000 writes/event and $0.625 per million)');
+  console.log('\n   per view, 10,000 events/s, 1 s window (aggregate + emit):');
+  for (const view of defaults.views) {
+    const r = await writesPerEvent({ ...defaults, views: [view] }, 10_000, 1);
+    console.log(`   ${view.name.padEnd(22)} ${r.aggregationPerEvent.toFixed(4)} + ${r.emissionPerEvent.toFixed(4)}`);
+  }
 
-  console.log('\n3. Sliding windows: writes per event as size/slide grows (10 s windows, 10,000 events/s):');
+  console.log('\n3. Sliding windows (10 s, count of bids, one global group), 10,000 events/s, 1 s window:');
+  console.log('   slide        pane writes/event (flat)        results published/event (one per window)');
   for (const slide of ['10s', '5s', '2s', '1s']) {
     const raw: EddyConfig = {
       views: [
@@ -101,10 +131,10 @@ async function main() {
         },
       ],
     };
-    const r = await writesPerEvent(raw, 10_000, 50_000);
+    const r = await writesPerEvent(raw, 10_000, 1);
     const ratio = 10 / Number.parseInt(slide, 10);
     console.log(
-      `   slide = size/${String(ratio).padEnd(3)} writes/event ${r.perEvent.toFixed(5)}  ${bar(r.perEvent, 0.005)}`,
+      `   size/${String(ratio).padEnd(7)} ${r.aggregationPerEvent.toFixed(5).padEnd(8)} ${bar(r.aggregationPerEvent, 0.002, 20).padEnd(22)} ${r.emissionPerEvent.toFixed(5)}`,
     );
   }
 

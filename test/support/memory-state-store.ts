@@ -24,12 +24,16 @@ export class MemoryStateStore implements StateStore {
   readonly shards = new Map<string, ShardState>();
   /** paneRefKey + shard → pane */
   readonly panes = new Map<string, StoredPane>();
+  /** viewId|groupKey → that group's panes, so a group's query does not scan every pane. */
+  private readonly panesByGroup = new Map<string, Map<string, StoredPane>>();
   readonly side = { late: new Map<string, SideRecord>(), dead: new Map<string, SideRecord>() };
   readonly open = new Map<string, OpenWindows & { viewId: string }>();
   readonly emitted = new Map<string, EmittedResult & { viewId: string }>();
   /** Attempts to publish a window that was already published (retries, several shards): must be no-ops. */
   repeatedEmits = 0;
   paneWrites = 0;
+  /** Write requests of each kind, as DynamoDB would bill them (one per item written or deleted). */
+  readonly writeCounts = { panes: 0, shards: 0, openWindows: 0, openWindowDeletes: 0, emitted: 0 };
   /** When set, the n-th pane write from now fails (simulates a crash mid-batch). */
   failPaneWriteAfter: number | null = null;
 
@@ -42,6 +46,7 @@ export class MemoryStateStore implements StateStore {
     const ok = expectExisting ? current !== undefined && current.seq === expectedSeq : current === undefined;
     if (!ok) throw new ConcurrentWriteError(`shard ${state.shardId}`);
     this.shards.set(state.shardId, structuredClone(state));
+    this.writeCounts.shards++;
   }
 
   async getPanes(shardId: string, refs: readonly PaneRef[]): Promise<Map<string, StoredPane>> {
@@ -63,13 +68,18 @@ export class MemoryStateStore implements StateStore {
       const current = this.panes.get(key);
       if ((current?.seq ?? null) !== expectedSeq) throw new ConcurrentWriteError(key);
       this.panes.set(key, structuredClone(pane));
+      const group = `${pane.viewId}|${pane.groupKey}`;
+      const list = this.panesByGroup.get(group) ?? new Map<string, StoredPane>();
+      list.set(key, this.panes.get(key)!);
+      this.panesByGroup.set(group, list);
       this.paneWrites++;
+      this.writeCounts.panes++;
     }
   }
 
   async *queryPanes(viewId: string, groupKey: string, fromPane: number, toPane: number): AsyncIterable<StoredPane> {
-    const matching = [...this.panes.values()]
-      .filter((p) => p.viewId === viewId && p.groupKey === groupKey && p.paneStart >= fromPane && p.paneStart < toPane)
+    const matching = [...(this.panesByGroup.get(`${viewId}|${groupKey}`)?.values() ?? [])]
+      .filter((p) => p.paneStart >= fromPane && p.paneStart < toPane)
       .sort((a, b) => a.paneStart - b.paneStart || a.shardId.localeCompare(b.shardId));
     for (const p of matching) yield structuredClone(p);
   }
@@ -82,6 +92,7 @@ export class MemoryStateStore implements StateStore {
     for (const e of entries) {
       const key = `${String(e.readyAt).padStart(15, '0')}|${String(e.windowStart).padStart(15, '0')}|${tag}|0`;
       this.open.set(`${viewId}|${key}`, structuredClone({ ...e, key, viewId }));
+      this.writeCounts.openWindows++;
     }
   }
 
@@ -95,6 +106,7 @@ export class MemoryStateStore implements StateStore {
 
   async deleteOpenWindows(viewId: string, key: string): Promise<void> {
     this.open.delete(`${viewId}|${key}`);
+    this.writeCounts.openWindowDeletes++;
   }
 
   async putEmitted(viewId: string, result: EmittedResult): Promise<boolean> {
@@ -104,6 +116,7 @@ export class MemoryStateStore implements StateStore {
       return false;
     }
     this.emitted.set(key, structuredClone({ ...result, viewId }));
+    this.writeCounts.emitted++;
     return true;
   }
 
@@ -126,6 +139,6 @@ export class MemoryStateStore implements StateStore {
 
   /** Distinct (viewId, groupKey) pairs present. */
   groups(viewId: string): string[] {
-    return [...new Set([...this.panes.values()].filter((p) => p.viewId === viewId).map((p) => p.groupKey))];
+    return [...this.panesByGroup.keys()].filter((k) => k.startsWith(`${viewId}|`)).map((k) => k.slice(viewId.length + 1));
   }
 }
