@@ -139,6 +139,8 @@ export class MemoryStateStore implements StateStore {
 
   /** Distinct (viewId, groupKey) pairs present. */
   groups(viewId: string): string[] {
-    return [...this.panesByGroup.keys()].filter((k) => k.startsWith(`${viewId}|`)).map((k) => k.slice(viewId.length + 1));
+    return [...this.panesByGroup.keys()]
+      .filter((k) => k.startsWith(`${viewId}|`))
+      .map((k) => k.slice(viewId.length + 1));
   }
 }
