@@ -1,22 +1,11 @@
 import { pathToFileURL } from 'node:url';
 import type { MeasureSpec } from '../lambdas/core/config.ts';
 import { type Accumulator, createMeasure, type Event } from '../lambdas/core/measures/index.ts';
+import { mulberry32 } from './nexmark.ts';
 
 /** Each timing repeats its work for at least this long, after one warm-up round. */
 const MIN_MS = 300;
 const N = 100_000;
-
-/** mulberry32, so every run measures the same events. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * 10^5 bids shaped like the Nexmark ones: log-normal integer prices (1 in 10 is 0), auctions skewed

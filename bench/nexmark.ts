@@ -17,7 +17,8 @@ export type NexmarkEvent = Record<string, string | number>;
 const STATES = ['OR', 'ID', 'CA', 'WA', 'AZ', 'NV', 'UT', 'TX'];
 const CHANNELS = ['Google', 'Facebook', 'Baidu', 'Apple'];
 
-function mulberry32(seed: number): () => number {
+/** mulberry32: a small seeded PRNG, so benches and accuracy tests draw the same data on every run. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -1,11 +1,10 @@
 /** The DynamoDB adapter against dynalite: conditional writes, key ranges, side records, idempotency keys. */
-import { CreateTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../../lambdas/adapters/dynamo-state-store.ts';
 import { ConcurrentWriteError, type StoredPane } from '../../lambdas/adapters/state-store.ts';
-import { TABLE_SCHEMA } from '../../lambdas/adapters/table-schema.ts';
 import { localDynamoClient } from '../../local/aws-clients.ts';
 import { type Emulators, startEmulators } from '../../local/emulators.ts';
+import { ensureTable } from '../../local/resources.ts';
 
 let emulators: Emulators;
 let store: DynamoStateStore;
@@ -14,21 +13,7 @@ const client = () => localDynamoClient(emulators.dynamoEndpoint);
 beforeAll(async () => {
   emulators = await startEmulators();
   const dynamo = client();
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: 'eddy-test',
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: TABLE_SCHEMA.partitionKey, AttributeType: 'S' },
-        { AttributeName: TABLE_SCHEMA.sortKey, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: TABLE_SCHEMA.partitionKey, KeyType: 'HASH' },
-        { AttributeName: TABLE_SCHEMA.sortKey, KeyType: 'RANGE' },
-      ],
-    }),
-  );
-  await waitUntilTableExists({ client: dynamo, maxWaitTime: 30, minDelay: 1 }, { TableName: 'eddy-test' });
+  await ensureTable(dynamo, 'eddy-test');
   store = new DynamoStateStore(dynamo, 'eddy-test');
 });
 afterAll(async () => {

@@ -1,17 +1,7 @@
 import type { MeasureSpec } from '../../lambdas/core/config.ts';
 import { type Accumulator, createMeasure, type Event } from '../../lambdas/core/measures/index.ts';
 
-/** mulberry32: a small seeded PRNG, so accuracy tests draw the same data on every run. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from '../../bench/nexmark.ts';
 
 /** Zipf(s) over 1..n by inversion of the cumulative weights. */
 export function zipf(random: () => number, n: number, s: number): () => number {
