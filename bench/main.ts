@@ -67,7 +67,10 @@ async function writesPerEvent(raw: EddyConfig, eventsPerSecond: number, batching
     await processor.process('shardId-000000000000', batch);
   }
   // Later, the scheduled run publishes whatever the batches left open, so emission is counted in full.
-  await new ShardProcessor(config, store, () => START + 10_000_000).emitFinalWindows(1_000_000);
+  await new ShardProcessor(config, store, () => START + 10_000_000).emitFinalWindows({
+    entries: 1_000_000,
+    deadline: Number.POSITIVE_INFINITY,
+  });
   let bytes = 0;
   for (const pane of store.panes.values()) bytes += JSON.stringify(pane.partials).length + 200;
   const w = store.writeCounts;

@@ -28,6 +28,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { SideRecord } from '../core/batch-aggregator.ts';
+import { forEachLimited } from '../core/concurrency.ts';
 import {
   ConcurrentWriteError,
   type EmittedPage,
@@ -117,18 +118,6 @@ function shardFromItem(item: Item): ShardState {
 
 function isConditionFailure(err: unknown): boolean {
   return err instanceof ConditionalCheckFailedException || (err as Error)?.name === 'ConditionalCheckFailedException';
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight. */
-async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 export class DynamoStateStore implements StateStore {

@@ -32,7 +32,7 @@ import type { PipelineConfig } from '../core/config.ts';
 import { type GroupValues, viewVersion } from '../core/group.ts';
 import { ViewMeasures } from '../core/pane.ts';
 import { pipelineWatermark } from '../core/watermark.ts';
-import { type EmitReport, openWindowsOfPane, WindowEmitter } from './window-emitter.ts';
+import { type EmitBudget, type EmitReport, openWindowsOfPane, WindowEmitter } from './window-emitter.ts';
 
 export interface BatchReport {
   readonly shardId: string;
@@ -61,8 +61,12 @@ type Store = Pick<
   | 'putEmitted'
 >;
 
-/** Open-window entries the emitter examines per view after each batch; the rest wait for the next batch. */
-const EMIT_BUDGET_PER_BATCH = 25;
+/**
+ * What the emitter may do after each batch: the batch's own work comes first, and what is left waits for
+ * the next batch or the scheduled run.
+ */
+const EMIT_ENTRIES_PER_BATCH = 25;
+const EMIT_MS_PER_BATCH = 10_000;
 
 export class ShardProcessor {
   private readonly aggregator: BatchAggregator;
@@ -159,7 +163,10 @@ export class ShardProcessor {
     const others = states.filter((s) => s.shardId !== shardId);
     const { outOfOrdernessMs, idleTimeoutMs } = this.config;
     const emitted = await this.emitter
-      .emit(pipelineWatermark([...others, next], now, outOfOrdernessMs, idleTimeoutMs), EMIT_BUDGET_PER_BATCH)
+      .emit(pipelineWatermark([...others, next], now, outOfOrdernessMs, idleTimeoutMs), {
+        entries: EMIT_ENTRIES_PER_BATCH,
+        deadline: this.now() + EMIT_MS_PER_BATCH,
+      })
       .then(
         (emit) => ({ emit }),
         (err: unknown) => ({ emitError: (err as Error).message }),
@@ -199,7 +206,7 @@ export class ShardProcessor {
   }
 
   /** Emits what the pipeline watermark has made final (the scheduled run, when no batch comes along). */
-  async emitFinalWindows(budget: number): Promise<EmitReport> {
+  async emitFinalWindows(budget: EmitBudget): Promise<EmitReport> {
     const states = await this.store.getShardStates();
     const { outOfOrdernessMs, idleTimeoutMs } = this.config;
     return this.emitter.emit(pipelineWatermark(states, this.now(), outOfOrdernessMs, idleTimeoutMs), budget);

@@ -13,12 +13,23 @@
  */
 import type { EmittedResult, OpenWindows, StateStore } from '../adapters/state-store.ts';
 import { WindowReader } from '../adapters/window-reader.ts';
+import { forEachLimited } from '../core/concurrency.ts';
 import type { PipelineConfig, WindowSpec } from '../core/config.ts';
 import { groupObject } from '../core/group.ts';
 import type { WindowResult } from '../core/results.ts';
 import { windowStartsOfPane } from '../core/windows.ts';
 
 type Store = Pick<StateStore, 'queryPanes' | 'listOpenWindows' | 'putOpenWindows' | 'deleteOpenWindows' | 'putEmitted'>;
+
+export interface EmitBudget {
+  /** Open-window entries examined per view, at most. */
+  readonly entries: number;
+  /** No entry is started after this time (epoch ms): the function must finish within its timeout. */
+  readonly deadline: number;
+}
+
+/** Groups of one entry read and published at once. */
+const GROUP_CONCURRENCY = 16;
 
 export interface EmitReport {
   /** Results newly published. */
@@ -50,13 +61,17 @@ export class WindowEmitter {
     this.readers = config.views.map((v) => new WindowReader(v, store));
   }
 
-  /** Publishes the windows that `watermark` made final, examining at most `budget` entries per view. */
-  async emit(watermark: number | null, budget: number): Promise<EmitReport> {
+  /**
+   * Publishes the windows that `watermark` made final: at most `budget.entries` entries per view, and no new
+   * entry once `budget.deadline` (epoch ms) has passed; what is left waits for the next run.
+   */
+  async emit(watermark: number | null, budget: EmitBudget): Promise<EmitReport> {
     const report: EmitReport = { emitted: 0, entries: 0 };
     if (watermark === null) return report;
     const readyBy = watermark - this.config.allowedLatenessMs;
     for (const reader of this.readers) {
-      for (const entry of await this.store.listOpenWindows(reader.viewId, readyBy, budget)) {
+      for (const entry of await this.store.listOpenWindows(reader.viewId, readyBy, budget.entries)) {
+        if (this.now() > budget.deadline) return report;
         report.entries++;
         report.emitted += await this.emitEntry(reader, entry, watermark);
       }
@@ -71,15 +86,16 @@ export class WindowEmitter {
     const to = w.type === 'session' ? entry.windowStart + w.paneMs : entry.windowStart + 1;
     let emitted = 0;
     const stillOpen: Array<{ group: OpenWindows['groups'][number]; end: number }> = [];
-    for (const group of entry.groups) {
+    // An entry holds every group a batch created the window for: thousands, for a per-key view.
+    await forEachLimited(entry.groups, GROUP_CONCURRENCY, async (group) => {
       const [result] = (await reader.read(group.groupKey, { ...req, from: entry.windowStart, to })).windows;
-      if (!result) continue;
+      if (!result) return;
       if (!result.final) {
         stillOpen.push({ group, end: result.windowEnd });
-        continue;
+        return;
       }
       if (await this.store.putEmitted(reader.viewId, this.published(reader, group, result))) emitted++;
-    }
+    });
     if (stillOpen.length > 0) {
       // Only a session can still be open here: check again once the watermark can have passed its end.
       await this.store.putOpenWindows(reader.viewId, entry.key.replaceAll('|', '.'), [

@@ -228,7 +228,7 @@ describe('ShardProcessor against the brute-force oracle', () => {
           // ending before it (plus the allowed lateness) is final. Each must be published once, with exactly
           // the oracle's result: a window published early, from part of its events, would differ.
           const later = new ShardProcessor(config, store, () => BASE + 10_000_000);
-          await later.emitFinalWindows(100_000);
+          await later.emitFinalWindows({ entries: 100_000, deadline: Number.POSITIVE_INFINITY });
           const watermark = Math.max(...all.map((e) => e.dateTime)) - config.outOfOrdernessMs;
           for (const view of config.views) {
             const viewId = `${view.name}@${viewVersion(view)}`;
