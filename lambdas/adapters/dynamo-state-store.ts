@@ -233,6 +233,9 @@ export class DynamoStateStore implements StateStore {
             // '|' sorts after every digit: this bound takes every shard of the last pane below `toPane`.
             ':to': S(`${pad(toPane - 1, PANE_START_DIGITS)}|~`),
           },
+          // Strongly consistent: the emitter reads a window right after a batch wrote it, and publishes what
+          // it reads once and for all.
+          ConsistentRead: true,
           ExclusiveStartKey: startKey,
         }),
       );

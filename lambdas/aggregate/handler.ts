@@ -35,6 +35,7 @@ export const handler = async (event: KinesisStreamEvent | ScheduledEvent, contex
   if (!first) return;
   streamArn = first.eventSourceARN;
   const report = await processor.process(shardIdOf(first), event.Records.map(toBatchRecord));
-  if (report.emitError) logger.warn('final windows not emitted yet; a later batch will', { error: report.emitError });
+  const emitError = report.emitError ?? report.emit?.firstError;
+  if (emitError) logger.warn('final windows not emitted yet; a later run will try again', { error: emitError });
   logger.info('batch applied', { ...report });
 };

@@ -11,6 +11,7 @@
  * A session's end is not known in advance: its entry is first ready when a session starting in that bucket
  * could at the earliest be final, and is moved to the session's actual end while the session is still open.
  */
+import { createHash } from 'node:crypto';
 import type { EmittedResult, OpenWindows, StateStore } from '../adapters/state-store.ts';
 import { WindowReader } from '../adapters/window-reader.ts';
 import { forEachLimited } from '../core/concurrency.ts';
@@ -36,6 +37,9 @@ export interface EmitReport {
   emitted: number;
   /** Open-window entries examined. */
   entries: number;
+  /** Entries that failed (kept, to be tried again), and the first reason. */
+  failed: number;
+  firstError?: string;
 }
 
 /**
@@ -52,6 +56,7 @@ export function openWindowsOfPane(
 
 export class WindowEmitter {
   private readonly readers: readonly WindowReader[];
+  private round = 0;
 
   constructor(
     private readonly config: PipelineConfig,
@@ -66,14 +71,23 @@ export class WindowEmitter {
    * entry once `budget.deadline` (epoch ms) has passed; what is left waits for the next run.
    */
   async emit(watermark: number | null, budget: EmitBudget): Promise<EmitReport> {
-    const report: EmitReport = { emitted: 0, entries: 0 };
+    const report: EmitReport = { emitted: 0, entries: 0, failed: 0 };
     if (watermark === null) return report;
     const readyBy = watermark - this.config.allowedLatenessMs;
-    for (const reader of this.readers) {
+    // Each run starts with the next view, so a view with a backlog cannot keep the others waiting for ever.
+    const first = this.round++ % this.readers.length;
+    const order = [...this.readers.slice(first), ...this.readers.slice(0, first)];
+    for (const reader of order) {
       for (const entry of await this.store.listOpenWindows(reader.viewId, readyBy, budget.entries)) {
         if (this.now() > budget.deadline) return report;
         report.entries++;
-        report.emitted += await this.emitEntry(reader, entry, watermark);
+        try {
+          report.emitted += await this.emitEntry(reader, entry, watermark);
+        } catch (err) {
+          // The entry stays and is tried again by the next run; one bad entry must not block the rest.
+          report.failed++;
+          report.firstError ??= `${reader.view.name} window ${entry.windowStart}: ${(err as Error).message}`;
+        }
       }
     }
     return report;
@@ -98,13 +112,19 @@ export class WindowEmitter {
     });
     if (stillOpen.length > 0) {
       // Only a session can still be open here: check again once the watermark can have passed its end.
-      await this.store.putOpenWindows(reader.viewId, entry.key.replaceAll('|', '.'), [
-        {
-          windowStart: entry.windowStart,
-          readyAt: Math.min(...stillOpen.map((s) => s.end)),
-          groups: stillOpen.map((s) => s.group),
-        },
-      ]);
+      // A fixed-length tag derived from the old key: rescheduling a long session again and again must not
+      // grow the key (DynamoDB sort keys are at most 1 KB).
+      await this.store.putOpenWindows(
+        reader.viewId,
+        `r.${createHash('sha256').update(entry.key).digest('hex').slice(0, 24)}`,
+        [
+          {
+            windowStart: entry.windowStart,
+            readyAt: Math.min(...stillOpen.map((s) => s.end)),
+            groups: stillOpen.map((s) => s.group),
+          },
+        ],
+      );
     }
     await this.store.deleteOpenWindows(reader.viewId, entry.key);
     return emitted;
