@@ -5,6 +5,7 @@
  * |--------------------|-----------------------------|----------------------------------|
  * | pane partial       | `pane|<view>@<ver>|<group>` | `<paneStart, 15 digits>|<shard>` |
  * | shard progress     | `shard`                     | `<shardId>`                      |
+ * | emitted through    | `pipeline`                  | `emitted-through`                |
  * | late / dead letter | `late` / `dead`             | `<arrival ms>|<shard>|<seq>`     |
  * | ingest counters    | `ingest`                    | `0`..`9` (spread over 10 items)  |
  * | window to emit     | `open|<view>@<ver>`         | `<readyAt>|<start>|<tag>|<n>`     |
@@ -103,6 +104,7 @@ function shardFromItem(item: Item): ShardState {
   return {
     shardId: str(item.sk),
     seq: item.seq?.S ?? null,
+    attemptedThrough: item.tried?.S ?? null,
     maxEventTime: nullableNum(item.maxT),
     watermarkFloor: nullableNum(item.floor),
     lastActivityMs: num(item.act),
@@ -145,6 +147,34 @@ export class DynamoStateStore implements StateStore {
     return states;
   }
 
+  async getEmittedThrough(): Promise<number | null> {
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { pk: S('pipeline'), sk: S('emitted-through') },
+        ConsistentRead: true,
+      }),
+    );
+    return nullableNum(out.Item?.wm);
+  }
+
+  async raiseEmittedThrough(watermark: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: S('pipeline'), sk: S('emitted-through') },
+          UpdateExpression: 'SET wm = :wm',
+          ConditionExpression: 'attribute_not_exists(wm) OR wm < :wm',
+          ExpressionAttributeValues: { ':wm': N(watermark) },
+        }),
+      );
+    } catch (err) {
+      // Already as high or higher: it only ever rises.
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
   async putShardState(state: ShardState, expectedSeq: string | null, expectExisting: boolean): Promise<void> {
     const item: Item = {
       pk: S('shard'),
@@ -157,6 +187,7 @@ export class DynamoStateStore implements StateStore {
       lateByView: S(JSON.stringify(state.counters.lateByView)),
     };
     if (state.seq !== null) item.seq = S(state.seq);
+    if (state.attemptedThrough !== null) item.tried = S(state.attemptedThrough);
     if (state.maxEventTime !== null) item.maxT = N(state.maxEventTime);
     if (state.watermarkFloor !== null) item.floor = N(state.watermarkFloor);
     const condition = !expectExisting

@@ -28,6 +28,11 @@ export interface StoredPane extends PaneRef {
 export interface ShardState extends ShardWatermark {
   /** Sequence number of the last record whose effects are all stored, or null for a new shard. */
   readonly seq: string | null;
+  /**
+   * Last record of the latest batch attempted (written when the batch starts). Beyond `seq`, it means an
+   * attempt may have partly applied those records: a retry must judge them exactly as that attempt did.
+   */
+  readonly attemptedThrough: string | null;
   readonly counters: BatchCounters;
   readonly batches: number;
 }
@@ -94,6 +99,12 @@ export class ConcurrentWriteError extends Error {
 
 export interface StateStore {
   getShardStates(): Promise<ShardState[]>;
+  /**
+   * The highest watermark windows were ever published at (null before the first). It only rises: results
+   * are final against it, and a shard nobody has seen before starts at it, so a published window stays final.
+   */
+  getEmittedThrough(): Promise<number | null>;
+  raiseEmittedThrough(watermark: number): Promise<void>;
   /** Writes the shard's state if its stored sequence number is still `expectedSeq` (null: not yet written). */
   putShardState(state: ShardState, expectedSeq: string | null, expectExisting: boolean): Promise<void>;
   getPanes(shardId: string, refs: readonly PaneRef[]): Promise<Map<string, StoredPane>>;

@@ -3,8 +3,8 @@
  *
  * 1. Read every shard's progress. Records at or below this shard's stored `seq` were fully applied by an
  *    earlier attempt: skip them. (The shard item is written last, so its `seq` means "everything up to here".)
- * 2. A shard that was idle rejoins at the pipeline watermark: its floor is raised and stored
- *    first, so a window that turned final while it was idle stays final.
+ * 2. Store the shard's lease and the records this attempt covers, and fix the watermark floor the batch is
+ *    judged by (see startBatch), before any effect.
  * 3. Aggregate the batch into pane deltas; lateness is decided per record by the shard's own watermark.
  * 4. Read the touched panes. A pane whose stored `seq` is at or past the first record that touched it was
  *    partly written by a failed attempt: recompute its delta from the records after its `seq` only.
@@ -31,7 +31,7 @@ import {
 import type { PipelineConfig } from '../core/config.ts';
 import { type GroupValues, viewVersion } from '../core/group.ts';
 import { ViewMeasures } from '../core/pane.ts';
-import { pipelineWatermark } from '../core/watermark.ts';
+import { idleAfterMs, pipelineWatermark } from '../core/watermark.ts';
 import { type EmitBudget, type EmitReport, openWindowsOfPane, WindowEmitter } from './window-emitter.ts';
 
 export interface BatchReport {
@@ -59,6 +59,8 @@ type Store = Pick<
   | 'listOpenWindows'
   | 'deleteOpenWindows'
   | 'putEmitted'
+  | 'getEmittedThrough'
+  | 'raiseEmittedThrough'
 >;
 
 /**
@@ -105,13 +107,7 @@ export class ShardProcessor {
     }
 
     const now = this.now();
-    let shard = stored ?? this.newShard(shardId);
-    // A shard seen before that went idle was left out of the pipeline watermark, which may have made windows
-    // final without it: it rejoins at that watermark. A brand-new shard is not lifted: when one shard replays
-    // a backlog before another's first batch, lifting would make all of the latecomer's events late.
-    if (stored && now - stored.lastActivityMs > this.config.idleTimeoutMs) {
-      shard = await this.rejoin(shard, states, now);
-    }
+    const shard = await this.startBatch(shardId, stored, states, records[records.length - 1]!.seq, now);
     const progress: ShardProgress = { maxEventTime: shard.maxEventTime, watermarkFloor: shard.watermarkFloor };
 
     const result = this.aggregator.aggregate(records, progress);
@@ -159,11 +155,10 @@ export class ShardProcessor {
       batches: shard.batches + 1,
       counters: addCounters(shard.counters, result.counters),
     };
-    await this.store.putShardState(next, shard.seq, stored !== undefined);
+    await this.store.putShardState(next, shard.seq, true);
     const others = states.filter((s) => s.shardId !== shardId);
-    const { outOfOrdernessMs, idleTimeoutMs } = this.config;
     const emitted = await this.emitter
-      .emit(pipelineWatermark([...others, next], now, outOfOrdernessMs, idleTimeoutMs), {
+      .emit(pipelineWatermark([...others, next], now, this.config.outOfOrdernessMs, this.config.idleTimeoutMs), {
         entries: EMIT_ENTRIES_PER_BATCH,
         deadline: this.now() + EMIT_MS_PER_BATCH,
       })
@@ -238,6 +233,7 @@ export class ShardProcessor {
     return {
       shardId,
       seq: null,
+      attemptedThrough: null,
       maxEventTime: null,
       watermarkFloor: null,
       lastActivityMs: 0,
@@ -246,16 +242,45 @@ export class ShardProcessor {
     };
   }
 
-  /** Raises an idle shard's watermark floor to the pipeline watermark, and stores it before any effect. */
-  private async rejoin(shard: ShardState, states: readonly ShardState[], now: number): Promise<ShardState> {
-    const others = states.filter((s) => s.shardId !== shard.shardId);
+  /**
+   * Before any effect, stores the shard's lease (`lastActivityMs`: other shards count it active while a batch
+   * may run) and the last record this attempt covers, and decides the watermark floor the batch is judged by:
+   * - a shard nobody has seen before starts at the watermark windows were published at, so a child shard
+   *   after a reshard cannot change a published window;
+   * - a known shard that was idle was left out of the pipeline watermark, which may have made windows final
+   *   without it: it rejoins at that watermark. Not when an earlier attempt at these records is unfinished:
+   *   a retry must judge every record as that attempt did, or an event could be both in a pane and late.
+   * A placeholder (registered by another shard) is not lifted on its first batch while it holds the
+   * watermark back: when one shard replays a backlog before another's first batch, lifting would make all of
+   * the latecomer's events late.
+   */
+  private async startBatch(
+    shardId: string,
+    stored: ShardState | undefined,
+    states: readonly ShardState[],
+    lastSeq: string,
+    now: number,
+  ): Promise<ShardState> {
     const { outOfOrdernessMs, idleTimeoutMs } = this.config;
-    const pipeline = pipelineWatermark(others, now, outOfOrdernessMs, idleTimeoutMs);
-    const own = watermarkOf(shard, outOfOrdernessMs);
-    const floor = pipeline !== null && pipeline > own ? pipeline : shard.watermarkFloor;
-    const rejoined: ShardState = { ...shard, watermarkFloor: floor, lastActivityMs: now };
-    await this.store.putShardState(rejoined, shard.seq, true);
-    return rejoined;
+    let floor = stored?.watermarkFloor ?? null;
+    const unfinished = stored?.attemptedThrough != null && stored.attemptedThrough > (stored.seq ?? '');
+    const idle = stored !== undefined && now - stored.lastActivityMs > idleAfterMs(idleTimeoutMs);
+    if (!stored || (idle && !unfinished)) {
+      const others = states.filter((s) => s.shardId !== shardId);
+      const candidates = [await this.store.getEmittedThrough()];
+      if (stored) candidates.push(pipelineWatermark(others, now, outOfOrdernessMs, idleTimeoutMs));
+      const own = stored ? watermarkOf(stored, outOfOrdernessMs) : Number.NEGATIVE_INFINITY;
+      for (const c of candidates) if (c !== null && c > own && c > (floor ?? Number.NEGATIVE_INFINITY)) floor = c;
+    }
+    const started: ShardState = {
+      ...(stored ?? this.newShard(shardId)),
+      watermarkFloor: floor,
+      lastActivityMs: now,
+      attemptedThrough:
+        stored?.attemptedThrough && stored.attemptedThrough > lastSeq ? stored.attemptedThrough : lastSeq,
+    };
+    await this.store.putShardState(started, stored?.seq ?? null, stored !== undefined);
+    return started;
   }
 
   private ref(delta: PaneDelta) {

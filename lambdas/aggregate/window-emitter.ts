@@ -20,7 +20,10 @@ import { groupObject } from '../core/group.ts';
 import type { WindowResult } from '../core/results.ts';
 import { windowStartsOfPane } from '../core/windows.ts';
 
-type Store = Pick<StateStore, 'queryPanes' | 'listOpenWindows' | 'putOpenWindows' | 'deleteOpenWindows' | 'putEmitted'>;
+type Store = Pick<
+  StateStore,
+  'queryPanes' | 'listOpenWindows' | 'putOpenWindows' | 'deleteOpenWindows' | 'putEmitted' | 'raiseEmittedThrough'
+>;
 
 export interface EmitBudget {
   /** Open-window entries examined per view, at most. */
@@ -57,6 +60,8 @@ export function openWindowsOfPane(
 export class WindowEmitter {
   private readonly readers: readonly WindowReader[];
   private round = 0;
+  /** The emitted-through watermark this instance last stored: it need not store a lower one again. */
+  private raisedTo = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly config: PipelineConfig,
@@ -73,6 +78,11 @@ export class WindowEmitter {
   async emit(watermark: number | null, budget: EmitBudget): Promise<EmitReport> {
     const report: EmitReport = { emitted: 0, entries: 0, failed: 0 };
     if (watermark === null) return report;
+    // Stored before anything is published at it: shards that join later start from it (see ShardProcessor).
+    if (watermark > this.raisedTo) {
+      await this.store.raiseEmittedThrough(watermark);
+      this.raisedTo = watermark;
+    }
     const readyBy = watermark - this.config.allowedLatenessMs;
     // Each run starts with the next view, so a view with a backlog cannot keep the others waiting for ever.
     const first = this.round++ % this.readers.length;

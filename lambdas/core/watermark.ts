@@ -4,6 +4,7 @@
  * watermark is the highest any of them reached (nothing is in flight that could be earlier). An active shard
  * that has seen no event yet (registered, first batch not processed) holds it back entirely: null.
  */
+import { EVENT_SOURCE } from '../../config/event-source.ts';
 import { type ShardProgress, watermarkOf } from './batch-aggregator.ts';
 
 export interface ShardWatermark extends ShardProgress {
@@ -12,18 +13,28 @@ export interface ShardWatermark extends ShardProgress {
   readonly lastActivityMs: number;
 }
 
+/**
+ * A shard's `lastActivityMs` is renewed when a batch starts (a lease), and a batch runs at most the aggregate
+ * function's timeout: a shard counts as idle only after both have passed, so a shard whose batch is still
+ * running is never left out of the watermark.
+ */
+export function idleAfterMs(idleTimeoutMs: number): number {
+  return idleTimeoutMs + EVENT_SOURCE.functionTimeoutSeconds * 1_000;
+}
+
 export function pipelineWatermark(
   shards: readonly ShardWatermark[],
   nowMs: number,
   outOfOrdernessMs: number,
   idleTimeoutMs: number,
 ): number | null {
+  const idleAfter = idleAfterMs(idleTimeoutMs);
   let activeMin = Number.POSITIVE_INFINITY;
   let anyActive = false;
   let overallMax = Number.NEGATIVE_INFINITY;
   for (const shard of shards) {
     const wm = watermarkOf(shard, outOfOrdernessMs);
-    const active = nowMs - shard.lastActivityMs <= idleTimeoutMs;
+    const active = nowMs - shard.lastActivityMs <= idleAfter;
     if (wm === Number.NEGATIVE_INFINITY) {
       if (active) return null;
       continue;

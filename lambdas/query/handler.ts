@@ -11,7 +11,7 @@ import { watermarkOf } from '../core/batch-aggregator.ts';
 import type { EddyConfig, PipelineConfig, ViewSpec } from '../core/config.ts';
 import { pipelineCounters } from '../core/conservation.ts';
 import { groupKeyOf } from '../core/group.ts';
-import { pipelineWatermark } from '../core/watermark.ts';
+import { idleAfterMs, pipelineWatermark } from '../core/watermark.ts';
 
 const rawConfig = JSON.parse(process.env.EDDY_CONFIG ?? '{}') as EddyConfig;
 const config: PipelineConfig = loadPipelineConfig();
@@ -107,13 +107,15 @@ function findView(name: string): ViewSpec {
   return view;
 }
 
+/**
+ * The watermark results are final against: the pipeline's, or the highest windows were ever published at
+ * if that is higher (the pipeline's can drop when a new shard joins; a published window stays final).
+ */
 async function currentWatermark(states?: readonly ShardState[]): Promise<number | null> {
-  return pipelineWatermark(
-    states ?? (await store.getShardStates()),
-    Date.now(),
-    config.outOfOrdernessMs,
-    config.idleTimeoutMs,
-  );
+  const [shards, emittedThrough] = await Promise.all([states ?? store.getShardStates(), store.getEmittedThrough()]);
+  const pipeline = pipelineWatermark(shards, Date.now(), config.outOfOrdernessMs, config.idleTimeoutMs);
+  if (pipeline === null) return emittedThrough;
+  return emittedThrough === null ? pipeline : Math.max(pipeline, emittedThrough);
 }
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -175,7 +177,7 @@ async function status() {
         watermark: Number.isFinite(wm) ? iso(wm) : null,
         maxEventTime: iso(s.maxEventTime),
         lastBatchAt: iso(s.lastActivityMs),
-        idle: now - s.lastActivityMs > config.idleTimeoutMs,
+        idle: now - s.lastActivityMs > idleAfterMs(config.idleTimeoutMs),
         batches: s.batches,
         processed: s.counters.processed,
       };

@@ -68,6 +68,7 @@ describe('DynamoStateStore', () => {
     const state = {
       shardId: 'shard-9',
       seq: '0005',
+      attemptedThrough: '0007',
       maxEventTime: 1,
       watermarkFloor: null,
       lastActivityMs: 2,
@@ -108,6 +109,13 @@ describe('DynamoStateStore', () => {
   it('lets a request take over a claim whose holder died', async () => {
     await store.claimIdempotencyKey('k2', 1_000);
     expect(await store.claimIdempotencyKey('k2', 1_000 + 31_000)).toEqual({ state: 'claimed' });
+  });
+
+  it('keeps the emitted-through watermark at the highest value it was raised to', async () => {
+    expect(await store.getEmittedThrough()).toBeNull();
+    await store.raiseEmittedThrough(5_000);
+    await store.raiseEmittedThrough(3_000);
+    expect(await store.getEmittedThrough()).toBe(5_000);
   });
 
   it('sums ingest counters over their spread items', async () => {

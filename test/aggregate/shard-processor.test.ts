@@ -27,22 +27,59 @@ describe('ShardProcessor', () => {
     const processor = new ShardProcessor(config, store, () => now);
     await processor.process('shard-a', batch('shard-a', T + 1_000));
     await processor.process('shard-b', batch('shard-b', T + 2_000));
-    // shard-a goes quiet; 31 s later only shard-b is active and moves the watermark to T+26s.
-    now = T + 31_000;
+    // shard-a goes quiet; past the idle timeout plus the function timeout (30 s + 60 s), only shard-b is
+    // active and moves the watermark to T+26s.
+    now = T + 91_000;
     await processor.process('shard-b', batch('shard-b', T + 30_000));
-    now = T + 32_000;
+    now = T + 92_000;
     const report = await processor.process('shard-a', batch('shard-a', T + 3_000));
     expect(report.counters).toMatchObject({ processed: 1, late: 1 });
     const a = (await store.getShardStates()).find((s) => s.shardId === 'shard-a')!;
     expect(a.watermarkFloor).toBe(T + 26_000);
   });
 
-  it('does not lift a shard on its first batch, so a slow-starting shard keeps its on-time events', async () => {
+  it('does not lift a registered shard on its first batch, so a slow-starting shard keeps its on-time events', async () => {
     const store = new MemoryStateStore();
-    const processor = new ShardProcessor(config, store, () => T + 100_000);
+    const shards = async () => ['shard-a', 'shard-b'];
+    const processor = new ShardProcessor(config, store, () => T + 100_000, shards);
     await processor.process('shard-a', batch('shard-a', T + 60_000));
     const report = await processor.process('shard-b', batch('shard-b', T + 1_000));
     expect(report.counters).toMatchObject({ processed: 1, late: 0 });
+  });
+
+  it('starts a shard nobody knew (a child after a reshard) at the emitted-through watermark, so published windows never change', async () => {
+    const store = new MemoryStateStore();
+    const processor = new ShardProcessor(config, store, () => T + 100_000);
+    await processor.process('shard-a', batch('shard-a', T + 1_000, T + 2_000));
+    await processor.process('shard-a', batch('shard-a', T + 30_000));
+    const published = [...store.emitted.values()].find((e) => e.windowStart === T);
+    expect(published?.measures).toEqual({ count: 2 });
+    const report = await processor.process('shard-c', batch('shard-c', T + 5_000));
+    expect(report.counters).toMatchObject({ processed: 1, late: 1 });
+    const panes = [...store.panes.values()].filter((p) => p.paneStart === T);
+    expect(panes.reduce((n, p) => n + p.count, 0)).toBe(2);
+  });
+
+  it('judges a retry exactly as the failed attempt, even when it comes after the shard would count as idle', async () => {
+    const store = new MemoryStateStore();
+    let now = T;
+    const processor = new ShardProcessor(config, store, () => now);
+    await processor.process('shard-a', batch('shard-a', T + 1_000));
+    await processor.process('shard-b', batch('shard-b', T + 2_000));
+    // shard-a's next batch writes one pane, then the attempt dies.
+    const records = batch('shard-a', T + 3_000);
+    store.failPaneWriteAfter = 0;
+    await expect(processor.process('shard-a', records)).rejects.toThrow(/simulated crash/);
+    store.failPaneWriteAfter = null;
+    // Meanwhile shard-b moves the watermark far ahead; the retry comes much later.
+    now = T + 200_000;
+    await processor.process('shard-b', batch('shard-b', T + 60_000));
+    now = T + 300_000;
+    const report = await processor.process('shard-a', records);
+    expect(report.counters).toMatchObject({ processed: 1, late: 0 });
+    const total = [...store.panes.values()].reduce((n, p) => n + p.count, 0);
+    const late = (await store.getShardStates()).reduce((n, s) => n + s.counters.late, 0);
+    expect(total + late).toBe(4);
   });
 
   it('skips a batch whose records are all at or below the shard checkpoint', async () => {

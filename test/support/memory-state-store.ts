@@ -37,6 +37,16 @@ export class MemoryStateStore implements StateStore {
   /** When set, the n-th pane write from now fails (simulates a crash mid-batch). */
   failPaneWriteAfter: number | null = null;
 
+  emittedThrough: number | null = null;
+
+  async getEmittedThrough(): Promise<number | null> {
+    return this.emittedThrough;
+  }
+
+  async raiseEmittedThrough(watermark: number): Promise<void> {
+    if (this.emittedThrough === null || watermark > this.emittedThrough) this.emittedThrough = watermark;
+  }
+
   async getShardStates(): Promise<ShardState[]> {
     return structuredClone([...this.shards.values()]);
   }
