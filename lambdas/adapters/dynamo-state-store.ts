@@ -54,8 +54,8 @@ const PANE_START_DIGITS = 15;
 const INGEST_COUNTER_ITEMS = 10;
 /** Side records are kept 14 days (TTL), long enough to notice and replay late or bad data. */
 const SIDE_RECORD_TTL_S = 14 * 86_400;
-/** Keep a side item well under DynamoDB's 400 KB item limit; the rest of a huge record is summarized. */
-const MAX_SIDE_JSON = 300_000;
+/** Bytes of entries per side item: well under DynamoDB's 400 KB item limit. */
+const MAX_SIDE_BYTES = 300_000;
 const BATCH_GET_LIMIT = 100;
 /** Emitted results stay readable for a week (TTL); consumers are expected to read them within minutes. */
 const EMITTED_TTL_S = 7 * 86_400;
@@ -277,27 +277,42 @@ export class DynamoStateStore implements StateStore {
 
   async putSideRecords(kind: SideKind, shardId: string, records: readonly SideRecord[]): Promise<void> {
     const expiresAt = Math.floor(Date.now() / 1000) + SIDE_RECORD_TTL_S;
-    await forEachLimited(records, WRITE_CONCURRENCY, async (record) => {
-      let json = JSON.stringify(record.entries);
-      if (json.length > MAX_SIDE_JSON) {
-        // Keep each entry's reason and position, drop the event bodies: the item must fit in 400 KB.
-        json = JSON.stringify(record.entries.map((e) => ({ ...e, event: '(omitted: record too large to keep)' })));
+    const items: Item[] = [];
+    for (const record of records) {
+      // A record's entries are split over as many items as they need (each well under 400 KB, in bytes);
+      // an event too large to keep beside others keeps its reason and position, not its body.
+      const parts: SideRecord['entries'][] = [[]];
+      let bytes = 0;
+      for (const entry of record.entries) {
+        let json = JSON.stringify(entry);
+        let kept = entry;
+        if (Buffer.byteLength(json) > MAX_SIDE_BYTES) {
+          kept = { ...entry, event: '(omitted: event too large to keep)' };
+          json = JSON.stringify(kept);
+        }
+        const size = Buffer.byteLength(json) + 1;
+        if (bytes + size > MAX_SIDE_BYTES) {
+          parts.push([]);
+          bytes = 0;
+        }
+        parts[parts.length - 1]!.push(kept);
+        bytes += size;
       }
-      // Unconditional: a retry writes the same record under the same key, which is a no-op in effect.
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: {
-            pk: S(kind),
-            sk: S(`${pad(record.arrivalMs, 13)}|${shardId}|${record.seq}`),
-            sh: S(shardId),
-            seq: S(record.seq),
-            at: N(record.arrivalMs),
-            e: S(json.slice(0, MAX_SIDE_JSON)),
-            expiresAt: N(expiresAt),
-          },
-        }),
-      );
+      parts.forEach((entries, part) => {
+        items.push({
+          pk: S(kind),
+          // Deterministic: a retry writes the same items under the same keys, a no-op in effect.
+          sk: S(`${pad(record.arrivalMs, 13)}|${shardId}|${record.seq}|${part}`),
+          sh: S(shardId),
+          seq: S(record.seq),
+          at: N(record.arrivalMs),
+          e: S(JSON.stringify(entries)),
+          expiresAt: N(expiresAt),
+        });
+      });
+    }
+    await forEachLimited(items, WRITE_CONCURRENCY, async (Item) => {
+      await this.client.send(new PutItemCommand({ TableName: this.tableName, Item }));
     });
   }
 
@@ -421,7 +436,7 @@ export class DynamoStateStore implements StateStore {
         bytes = 0;
       };
       for (const g of entry.groups) {
-        const size = g.groupKey.length * 2 + 8;
+        const size = Buffer.byteLength(g.groupKey) * 2 + 8;
         if (bytes + size > MAX_OPEN_GROUPS_JSON) flush();
         chunk.push(g);
         bytes += size;

@@ -82,6 +82,12 @@ export interface BatchResult {
 /** Restricts aggregation to some panes and records: used to redo the panes a failed attempt partly wrote. */
 export type PaneRecordFilter = (paneKey: string, seq: string) => boolean;
 
+/**
+ * Group keys are part of DynamoDB keys (sort keys are at most 1 KB): an event whose group values are longer
+ * together is set aside rather than left to fail its batch for ever.
+ */
+export const MAX_GROUP_KEY_BYTES = 512;
+
 export function watermarkOf(progress: ShardProgress, outOfOrdernessMs: number): number {
   const fromEvents =
     progress.maxEventTime === null ? Number.NEGATIVE_INFINITY : progress.maxEventTime - outOfOrdernessMs;
@@ -146,11 +152,23 @@ export class BatchAggregator {
           });
           continue;
         }
+        const matching = this.views.filter((view) => matchesWhere(event as Event, view.spec.where));
+        const groups = matching.map((view) => groupValuesOf(event as Event, view.spec.groupBy));
+        const keys = groups.map(groupKeyOf);
+        const tooLong = keys.findIndex((key) => Buffer.byteLength(key) > MAX_GROUP_KEY_BYTES);
+        if (tooLong >= 0) {
+          deadEntries.push({
+            index: item.index,
+            view: matching[tooLong]!.spec.name,
+            reason: `group ${keys[tooLong]!.slice(0, 80)}… is ${Buffer.byteLength(keys[tooLong]!)} bytes; group values may take at most ${MAX_GROUP_KEY_BYTES} bytes together`,
+            event,
+          });
+          continue;
+        }
         counters.processed++;
         if (time > recordMax) recordMax = time;
         let eventLate = false;
-        for (const view of this.views) {
-          if (!matchesWhere(event as Event, view.spec.where)) continue;
+        for (const [v, view] of matching.entries()) {
           const end = earliestWindowEnd(view.spec.window, time);
           if (isFinal(end, watermark, allowedLatenessMs)) {
             eventLate = true;
@@ -163,7 +181,7 @@ export class BatchAggregator {
             });
             continue;
           }
-          this.addToPane(panes, view, event as Event, time, record.seq, filter);
+          this.addToPane(panes, view, event as Event, time, record.seq, groups[v]!, keys[v]!, filter);
         }
         if (eventLate) counters.late++;
       }
@@ -184,10 +202,10 @@ export class BatchAggregator {
     event: Event,
     time: number,
     seq: string,
+    group: GroupValues,
+    groupKey: string,
     filter: PaneRecordFilter | undefined,
   ): void {
-    const group = groupValuesOf(event, view.spec.groupBy);
-    const groupKey = groupKeyOf(group);
     const paneStart = paneStartOf(time, view.spec.window.paneMs);
     const key = BatchAggregator.paneKey(view.index, groupKey, paneStart);
     if (filter && !filter(key, seq)) return;

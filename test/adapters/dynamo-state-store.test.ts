@@ -123,3 +123,23 @@ describe('DynamoStateStore', () => {
     expect(await store.getIngestCounts()).toEqual({ accepted: 40, rejected: 20 });
   });
 });
+
+describe('DynamoStateStore side records at the item size limit', () => {
+  it('splits a record with many late events over several items, each readable JSON', async () => {
+    const entries = Array.from({ length: 2_000 }, (_, i) => ({
+      index: i,
+      view: 'v',
+      reason: 'late '.repeat(30),
+      event: { i, pad: 'é'.repeat(100) },
+    }));
+    await store.putSideRecords('dead', 'shard-big', [{ seq: '0999', arrivalMs: 9_000_000, entries }]);
+    const got = [];
+    let cursor: string | null = null;
+    do {
+      const page = await store.listSideRecords('dead', 10, cursor);
+      got.push(...page.records.flatMap((r) => r.entries));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(got.map((e) => e.index).sort((a, b) => a - b)).toEqual(entries.map((e) => e.index));
+  });
+});

@@ -59,3 +59,24 @@ describe('BatchAggregator', () => {
     expect(result.maxEventTime).toBeNull();
   });
 });
+
+describe('BatchAggregator limits', () => {
+  it('sets aside an event whose group values are too long for a storage key, naming the view', () => {
+    const grouped = normalizeConfig({
+      views: [
+        { name: 'by_user', groupBy: ['user'], window: { type: 'tumbling', size: '10s' }, measures: [{ fn: 'count' }] },
+      ],
+    });
+    const agg = new BatchAggregator(grouped);
+    const result = agg.aggregate([record({ dateTime: T, user: 'x'.repeat(600) }, { dateTime: T, user: 'ok' })], {
+      maxEventTime: null,
+      watermarkFloor: null,
+    });
+    expect(result.counters).toMatchObject({ processed: 1, deadLettered: 1 });
+    expect(result.deadLetters[0]!.entries[0]).toMatchObject({
+      index: 0,
+      view: 'by_user',
+      reason: expect.stringContaining('at most 512 bytes'),
+    });
+  });
+});

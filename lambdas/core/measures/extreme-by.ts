@@ -1,6 +1,17 @@
 import type { MeasureSpec } from '../config.ts';
 import { type Accumulator, type Event, type Measure, numericValue } from './measure.ts';
 
+/** A kept value larger than this (as JSON) is kept as the start of its JSON text: items are at most 400 KB. */
+const MAX_KEPT_JSON = 1024;
+
+function boundedKept(value: unknown): unknown {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'number' || typeof value === 'boolean') return value;
+  if (typeof value === 'string') return value.length > MAX_KEPT_JSON ? value.slice(0, MAX_KEPT_JSON) : value;
+  const json = JSON.stringify(value);
+  return json.length > MAX_KEPT_JSON ? json.slice(0, MAX_KEPT_JSON) : value;
+}
+
 /**
  * `maxBy`/`minBy`: the field and the kept fields of one event with the extreme value of the field. Among
  * events with equal values, the one whose kept values have the smaller JSON text wins: a total order, so the
@@ -37,7 +48,7 @@ export class ExtremeBy implements Accumulator {
 
   private pick(v: number, event: Event): unknown[] {
     const row: unknown[] = [v];
-    for (const f of this.keep) row.push(event[f] ?? null);
+    for (const f of this.keep) row.push(boundedKept(event[f]));
     return row;
   }
 

@@ -36,9 +36,15 @@ export function numericValue(event: Event, field: string): number | undefined {
  * strings as they are, finite numbers and booleans through `String`. Missing, null, NaN, objects and arrays
  * are ignored, as SQL's `COUNT(DISTINCT x)` ignores NULL.
  */
+/**
+ * Categorical values (distinct, topk) compare by their first 128 characters: a summary keeps hundreds of
+ * values in one DynamoDB item of at most 400 KB, so one huge value must not fill it.
+ */
+export const MAX_CATEGORICAL_CHARS = 128;
+
 export function categoricalValue(event: Event, field: string): string | undefined {
   const v = event[field];
-  if (typeof v === 'string') return v;
+  if (typeof v === 'string') return v.length > MAX_CATEGORICAL_CHARS ? v.slice(0, MAX_CATEGORICAL_CHARS) : v;
   if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean') return String(v);
   return undefined;
 }

@@ -5,11 +5,11 @@ import { type Accumulator, categoricalValue, type Event, type Measure } from './
  * Counters kept for a top-k of k: four per reported value, at least 256 and at most 2,048. The floor because
  * Misra–Gries' worst case is met by ordinary long-tailed data: over 10^5 Zipf(1) values, 64 counters find 6
  * of the true top 10 and undercount by up to 99 %, 256 counters find all 10 within 37 % (the 10th is rare);
- * a counter costs about 10 bytes plus its value. The ceiling keeps k = 1000 of 40-character values near 100 KB
+ * a counter costs about 10 bytes plus its value. The ceiling (800, with k <= 200 and values cut to 128 characters) keeps a summary near 100 KB
  * of a 400 KB DynamoDB item.
  */
 export function topkCapacity(k: number): number {
-  return Math.min(2048, Math.max(256, 4 * k));
+  return Math.min(800, Math.max(256, 4 * k));
 }
 
 /**
