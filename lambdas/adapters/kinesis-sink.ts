@@ -4,7 +4,12 @@
  * confirmed are reported as written.
  */
 import { randomBytes } from 'node:crypto';
-import { type KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
+import {
+  type KinesisClient,
+  PutRecordsCommand,
+  type PutRecordsCommandOutput,
+  type PutRecordsRequestEntry,
+} from '@aws-sdk/client-kinesis';
 
 /** PutRecords takes at most 500 records and 5 MiB per call. */
 const MAX_RECORDS_PER_CALL = 500;
@@ -41,7 +46,16 @@ export class KinesisSink {
           Data: p.record.data,
           PartitionKey: p.partitionKey,
         }));
-        const out = await this.client.send(new PutRecordsCommand({ StreamName: this.streamName, Records: entries }));
+        let out: PutRecordsCommandOutput;
+        try {
+          out = await this.client.send(new PutRecordsCommand({ StreamName: this.streamName, Records: entries }));
+        } catch (err) {
+          // The call failed as a whole (network, throttling past the SDK's retries): none of these records is
+          // known to be written. Retry them; an exception must not hide records earlier calls did write.
+          const error = `${(err as Error).name}: ${(err as Error).message}`;
+          pending = pending.map((p) => ({ ...p, error }));
+          continue;
+        }
         const retry: typeof pending = [];
         pending.forEach((p, i) => {
           const result = out.Records?.[i];

@@ -22,6 +22,7 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 
 export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   const key = header(event.headers, 'idempotency-key');
+  let claimed: string | undefined;
   try {
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
       throw new HttpError(400, 'Idempotency-Key header must be 1 to 128 printable ASCII characters without spaces');
@@ -52,15 +53,22 @@ export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayPr
         throw new HttpError(409, `a request with Idempotency-Key '${key}' is being handled; retry in a few seconds`);
       }
     }
-    const response = await ingest(checked.valid, checked.rejected);
+    claimed = key;
+    const response = await ingest(checked.valid, checked.rejected, key !== undefined);
+    claimed = undefined;
     if (key !== undefined) {
-      if (response.statusCode < 300 || response.statusCode === 207) await store.completeIdempotencyKey(key, response);
-      else await store.releaseIdempotencyKey(key);
+      // Once anything is in the stream the key must stay taken: releasing it would let a retry send it twice.
+      if (response.statusCode === 503) await store.releaseIdempotencyKey(key);
+      else
+        await store.completeIdempotencyKey(key, response).catch((err: unknown) => {
+          logger.error('idempotency key not completed; a retry within 30 s gets 409', { error: err as Error, key });
+        });
     }
     return response;
   } catch (err) {
     if (err instanceof HttpError) return json(err.statusCode, { error: err.message });
-    if (key !== undefined) await store.releaseIdempotencyKey(key).catch(() => undefined);
+    // Ingest reports partial writes instead of throwing: when it throws, nothing of this request was written.
+    if (claimed !== undefined) await store.releaseIdempotencyKey(claimed).catch(() => undefined);
     throw err;
   }
 };
@@ -68,12 +76,15 @@ export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayPr
 async function ingest(
   valid: Array<{ index: number; json: string }>,
   invalid: Rejection[],
+  withKey: boolean,
 ): Promise<APIGatewayProxyResult> {
   const { failed } = await sink.put(packEvents(valid));
   const rejected = [...invalid];
+  // A retry with the same Idempotency-Key replays this response: events to send again need a new key.
+  const again = withKey ? 'send it again with a new Idempotency-Key' : 'send it again';
   for (const { record, error } of failed) {
     for (const index of record.indexes)
-      rejected.push({ index, error: `the stream did not take the event (${error}); send it again` });
+      rejected.push({ index, error: `the stream did not take the event (${error}); ${again}` });
   }
   rejected.sort((a, b) => a.index - b.index);
   const accepted = valid.length + invalid.length - rejected.length;

@@ -51,3 +51,17 @@ describe('KinesisSink', () => {
     ]);
   });
 });
+
+describe('KinesisSink when a call fails as a whole', () => {
+  it('retries the records of a call that threw and reports them failed if it keeps throwing, without losing the written ones', async () => {
+    kinesis
+      .on(PutRecordsCommand)
+      .resolvesOnce({ FailedRecordCount: 0, Records: Array.from({ length: 500 }, (_, i) => ok(i)) })
+      .rejects(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }));
+    const sink = new KinesisSink(new KinesisClient({ region: 'us-east-1' }), 's', { attempts: 2, baseDelayMs: 1 });
+    const result = await sink.put(records(600));
+    expect(result.written).toHaveLength(500);
+    expect(result.failed).toHaveLength(100);
+    expect(result.failed[0]!.error).toBe('TimeoutError: socket hang up');
+  });
+});
