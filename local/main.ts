@@ -78,7 +78,11 @@ export function banner(p: LocalPipeline): string {
     `      -d '${JSON.stringify([sampleEvent(p.config.spec.eventTimeField, first)])}'`,
     `    curl -s ${p.url}/views${key}`,
   );
-  if (first) lines.push(`    curl -s ${p.url}/views/${first.name}/results${key}`);
+  if (first) {
+    const sample = sampleEvent(p.config.spec.eventTimeField, first);
+    const group = first.groupBy.map((f) => `${f}=${encodeURIComponent(String(sample[f]))}`).join('&');
+    lines.push(`    curl -s '${p.url}/views/${first.name}/results${group ? `?${group}` : ''}'${key}`);
+  }
   lines.push(`    curl -s ${p.url}/status${key}`);
   lines.push(
     '',

@@ -279,7 +279,14 @@ export class ShardProcessor {
       attemptedThrough:
         stored?.attemptedThrough && stored.attemptedThrough > lastSeq ? stored.attemptedThrough : lastSeq,
     };
-    await this.store.putShardState(started, stored?.seq ?? null, stored !== undefined);
+    try {
+      await this.store.putShardState(started, stored?.seq ?? null, stored !== undefined);
+    } catch (err) {
+      // Another shard registered this one a moment ago (both start at once): start from its placeholder.
+      const placeholder = (await this.store.getShardStates()).find((s) => s.shardId === shardId);
+      if (stored || !(err instanceof ConcurrentWriteError) || !placeholder || placeholder.seq !== null) throw err;
+      return this.startBatch(shardId, placeholder, states, lastSeq, now);
+    }
     return started;
   }
 

@@ -27,7 +27,7 @@ export class ViewMeasures {
     };
   }
 
-  /** Partials keyed by measure name, so adding a measure to a view leaves older items readable. */
+  /** Partials keyed by measure name: an item is readable whatever order the measures are listed in. */
   encode(partial: PanePartial): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     this.measures.forEach((m, i) => {

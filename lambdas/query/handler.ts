@@ -10,6 +10,7 @@ import { END_OF_TIME, WindowReader } from '../adapters/window-reader.ts';
 import { watermarkOf } from '../core/batch-aggregator.ts';
 import type { EddyConfig, PipelineConfig, ViewSpec } from '../core/config.ts';
 import { pipelineCounters } from '../core/conservation.ts';
+import { parseEventTime } from '../core/event-time.ts';
 import { groupKeyOf } from '../core/group.ts';
 import { idleAfterMs, pipelineWatermark } from '../core/watermark.ts';
 
@@ -52,16 +53,17 @@ export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayPr
 
 type Params = Record<string, string | undefined>;
 
+/** Times in query parameters read as event times do: epoch milliseconds, or ISO-8601 with a zone. */
 function parseTime(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined || value === '') return fallback;
-  const n = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(n) || n < 0) {
+  const parsed = parseEventTime(/^\d+$/.test(value) ? Number(value) : value, name);
+  if (!parsed.ok) {
     throw new HttpError(
       400,
-      `${name}: '${value}' is not a time; use epoch milliseconds or ISO-8601 (2026-11-24T10:00:00Z)`,
+      `${name}: '${value}' is not a time; use epoch milliseconds or ISO-8601 with a zone (2026-11-24T10:00:00Z)`,
     );
   }
-  return n;
+  return parsed.time;
 }
 
 function parseLimit(value: string | undefined): number {

@@ -9,6 +9,8 @@ export async function startPipeline(options: LocalPipelineOptions = {}): Promise
     port: 0,
     dataDir: await mkdtemp(path.join(tmpdir(), 'eddy-e2e-')),
     log: () => undefined,
+    // Two shards, so the watermark, registration and emission run across shards as on AWS.
+    shards: 2,
     ...options,
     eventSource: {
       maxBatchingWindowSeconds: 0,

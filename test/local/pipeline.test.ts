@@ -4,6 +4,7 @@ import path from 'node:path';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_RESOURCES } from '../../config/event-source.ts';
 import { localDynamoClient, localKinesisClient } from '../../local/aws-clients.ts';
 import { parseCommandLine } from '../../local/main.ts';
 import { type LocalPipeline, type PipelineHandlers, startLocalPipeline } from '../../local/pipeline.ts';
@@ -81,7 +82,9 @@ describe('startLocalPipeline', () => {
   });
 
   it('creates one polled shard per configured shard, from the default views config', () => {
-    expect(pipeline.poller.stats().map((s) => s.state)).toEqual(['polling', 'polling']);
+    expect(pipeline.poller.stats().map((s) => s.state)).toEqual(
+      Array.from({ length: LOCAL_RESOURCES.shardCount }, () => 'polling'),
+    );
     expect(pipeline.config.spec.views.map((v) => v.name)).toContain('bids_per_auction');
   });
 
