@@ -75,16 +75,21 @@ function parseLimit(value: string | undefined): number {
   return n;
 }
 
-/** Sort-key cursors (late, dead letters, emitted) are passed back as they came: only their size is checked. */
+/** Sort-key cursors (late, dead letters, emitted) travel as opaque base64url text, safe in a query string. */
 function keyCursor(value: string | undefined): string | null {
   if (value === undefined) return null;
-  if (value.length === 0 || value.length > 1024) {
+  const key = Buffer.from(value, 'base64url').toString('utf8');
+  if (key.length === 0 || key.length > 1024 || Buffer.from(key).toString('base64url') !== value) {
     throw new HttpError(
       400,
       'cursor: not a cursor this API returned; pass nextCursor from the previous page unchanged',
     );
   }
-  return value;
+  return key;
+}
+
+function toKeyCursor(key: string | null): string | null {
+  return key === null ? null : Buffer.from(key).toString('base64url');
 }
 
 function encodeCursor(start: number): string {
@@ -208,7 +213,7 @@ async function sideRecords(kind: SideKind, params: Params) {
         event: e.event,
       })),
   );
-  return { [kind === 'late' ? 'late' : 'deadLetters']: entries, nextCursor: page.nextCursor };
+  return { [kind === 'late' ? 'late' : 'deadLetters']: entries, nextCursor: toKeyCursor(page.nextCursor) };
 }
 
 /**
@@ -243,6 +248,6 @@ async function emitted(params: Params) {
       measures: r.measures,
       emittedAt: iso(r.emittedAt),
     })),
-    nextCursor: page.nextCursor,
+    nextCursor: toKeyCursor(page.nextCursor),
   };
 }
