@@ -245,14 +245,15 @@ export class ShardProcessor {
   /**
    * Before any effect, stores the shard's lease (`lastActivityMs`: other shards count it active while a batch
    * may run) and the last record this attempt covers, and decides the watermark floor the batch is judged by:
-   * - a shard nobody has seen before starts at the watermark windows were published at, so a child shard
-   *   after a reshard cannot change a published window;
-   * - a known shard that was idle was left out of the pipeline watermark, which may have made windows final
-   *   without it: it rejoins at that watermark. Not when an earlier attempt at these records is unfinished:
-   *   a retry must judge every record as that attempt did, or an event could be both in a pane and late.
-   * A placeholder (registered by another shard) is not lifted on its first batch while it holds the
-   * watermark back: when one shard replays a backlog before another's first batch, lifting would make all of
-   * the latecomer's events late.
+   * - never below the watermark windows were published at (emitted-through): a shard that was not holding
+   *   the watermark back when they were published (new, a child after a reshard, registered late, or idle)
+   *   cannot change a published window. For a shard that was active all along this changes nothing;
+   * - a known shard that was idle also rejoins at the pipeline watermark, which may have made windows final
+   *   without it.
+   * Not when an earlier attempt at these records is unfinished: a retry must judge every record as that
+   * attempt did, or an event could be both in a pane and late. A shard that holds the watermark back from
+   * the start (registered before anything was published) keeps its on-time events: when one shard replays a
+   * backlog before another's first batch, nothing is published meanwhile.
    */
   private async startBatch(
     shardId: string,
@@ -265,10 +266,17 @@ export class ShardProcessor {
     let floor = stored?.watermarkFloor ?? null;
     const unfinished = stored?.attemptedThrough != null && stored.attemptedThrough > (stored.seq ?? '');
     const idle = stored !== undefined && now - stored.lastActivityMs > idleAfterMs(idleTimeoutMs);
-    if (!stored || (idle && !unfinished)) {
-      const others = states.filter((s) => s.shardId !== shardId);
+    if (!unfinished) {
       const candidates = [await this.store.getEmittedThrough()];
-      if (stored) candidates.push(pipelineWatermark(others, now, outOfOrdernessMs, idleTimeoutMs));
+      if (idle)
+        candidates.push(
+          pipelineWatermark(
+            states.filter((s) => s.shardId !== shardId),
+            now,
+            outOfOrdernessMs,
+            idleTimeoutMs,
+          ),
+        );
       const own = stored ? watermarkOf(stored, outOfOrdernessMs) : Number.NEGATIVE_INFINITY;
       for (const c of candidates) if (c !== null && c > own && c > (floor ?? Number.NEGATIVE_INFINITY)) floor = c;
     }

@@ -252,7 +252,7 @@ describe('ShardProcessor against the brute-force oracle', () => {
           }
         },
       ),
-      { numRuns: 150 },
+      { numRuns: Number(process.env.FC_RUNS ?? 150) },
     );
   });
 

@@ -119,7 +119,7 @@ describe('watermark safety', () => {
           void tumbling;
         },
       ),
-      { numRuns: 300 },
+      { numRuns: Number(process.env.FC_RUNS ?? 300), seed: Number(process.env.FC_SEED ?? Date.now()) },
     );
   });
 });
