@@ -139,13 +139,7 @@ async function handleRequest(
   try {
     outcome = await Promise.race([invocation, timeout]);
   } catch (err) {
-    reply(
-      res,
-      502,
-      requestId,
-      { message: 'Internal server error' },
-      { 'x-amzn-ErrorType': 'InternalServerErrorException' },
-    );
+    replyInternalError(res, requestId);
     return done(502, `: ${functionName} failed: ${(err as Error)?.stack ?? err}`);
   } finally {
     clearTimeout(timer);
@@ -157,13 +151,7 @@ async function handleRequest(
   }
   const result = outcome.result as unknown;
   if (!isProxyResult(result)) {
-    reply(
-      res,
-      502,
-      requestId,
-      { message: 'Internal server error' },
-      { 'x-amzn-ErrorType': 'InternalServerErrorException' },
-    );
+    replyInternalError(res, requestId);
     return done(502, `: malformed Lambda proxy response from ${functionName}: ${JSON.stringify(result)}`);
   }
   writeResult(res, requestId, result);
@@ -323,6 +311,17 @@ function writeResult(res: http.ServerResponse, requestId: string, result: APIGat
   res.setHeader('Content-Length', body.length);
   res.writeHead(result.statusCode);
   res.end(body);
+}
+
+/** API Gateway's answer when the integration failed or returned something that is not a proxy result. */
+function replyInternalError(res: http.ServerResponse, requestId: string): void {
+  reply(
+    res,
+    502,
+    requestId,
+    { message: 'Internal server error' },
+    { 'x-amzn-ErrorType': 'InternalServerErrorException' },
+  );
 }
 
 function reply(
