@@ -3,9 +3,10 @@
  *
  * Ingest packs many events into one record as gzip-compressed NDJSON: fewer records (Kinesis bills and
  * throttles per record and per byte) and fewer bytes. The aggregator also reads what other producers write:
- * a plain JSON object, a JSON array of objects, or NDJSON, uncompressed.
+ * a plain JSON object, a JSON array of objects, NDJSON, or records aggregated by the KPL (see kpl.ts).
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { deaggregate, isKplAggregated } from './kpl.ts';
 
 const GZIP_MAGIC_0 = 0x1f;
 const GZIP_MAGIC_1 = 0x8b;
@@ -75,6 +76,24 @@ function parseLines(text: string): DecodedItem[] {
 
 /** Reads the events of one record, whatever producer wrote it. Never throws. */
 export function decodeRecord(data: Uint8Array): DecodedRecord {
+  if (isKplAggregated(data)) {
+    let userRecords: Uint8Array[];
+    try {
+      userRecords = deaggregate(data);
+    } catch (err) {
+      return { items: [], error: `record is KPL-aggregated but cannot be read: ${(err as Error).message}` };
+    }
+    // Each KPL user record is one event; its position in the aggregate is its index.
+    return {
+      items: userRecords.map((payload, index) => {
+        try {
+          return { index, value: JSON.parse(Buffer.from(payload).toString('utf8')) as unknown };
+        } catch (err) {
+          return { index, error: `KPL user record ${index} is not JSON: ${(err as Error).message}` };
+        }
+      }),
+    };
+  }
   let text: string;
   if (data.length >= 2 && data[0] === GZIP_MAGIC_0 && data[1] === GZIP_MAGIC_1) {
     try {

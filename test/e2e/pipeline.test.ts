@@ -6,6 +6,7 @@ import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import defaults from '../../config/views.ts';
 import type { LocalPipeline } from '../../local/pipeline.ts';
+import { kplRecord } from '../support/kpl.ts';
 import { Api, startPipeline, TestClock } from './support.ts';
 
 let pipeline: LocalPipeline;
@@ -103,7 +104,7 @@ describe('POST /events → results', () => {
 });
 
 describe('records written straight to the stream by other producers', () => {
-  it('aggregates one-event-per-record JSON and sets aside unreadable records with the reason', async () => {
+  it('aggregates one-event-per-record JSON and KPL-aggregated records, and sets aside unreadable records with the reason', async () => {
     const t = clock.windows();
     await pipeline.kinesis.send(
       new PutRecordsCommand({
@@ -112,12 +113,17 @@ describe('records written straight to the stream by other producers', () => {
           { PartitionKey: 'a', Data: Buffer.from(JSON.stringify(bid(601, 50, t))) },
           { PartitionKey: 'a', Data: Buffer.from('this is not json') },
           { PartitionKey: 'a', Data: Buffer.from(JSON.stringify(bid(601, 70, t + 5))) },
+          // Aggregated by the Kinesis Producer Library: two events in one record.
+          {
+            PartitionKey: 'a',
+            Data: kplRecord([JSON.stringify(bid(601, 1, t + 6)), JSON.stringify(bid(601, 2, t + 7))]),
+          },
         ],
       }),
     );
     await api.drained();
     const res = await api.get(`/views/bids_per_auction/results?auction=601`);
-    expect(res.body.results[0].measures).toMatchObject({ count: 2, sum_price: 120 });
+    expect(res.body.results[0].measures).toMatchObject({ count: 4, sum_price: 123 });
     const dead = await api.get('/dead-letters');
     expect(dead.body.deadLetters).toContainEqual(
       expect.objectContaining({
@@ -165,7 +171,7 @@ describe('GET /status', () => {
   it('shows that nothing was lost: accepted = processed + dead-lettered once drained', async () => {
     await api.drained();
     const { body } = await api.get('/status');
-    const direct = 3; // the records written straight to the stream, not through the API
+    const direct = 5; // the events written straight to the stream, not through the API (one record unreadable)
     expect(body.events.accepted + direct).toBe(body.events.processed + body.events.deadLettered);
     expect(body.events.rejected).toBeGreaterThanOrEqual(2);
     expect(body.watermark).toEqual(expect.any(String));
