@@ -210,6 +210,7 @@ export class ShardProcessor {
   /** Entries for the windows of the panes this batch creates, so the emitter publishes them once final. */
   private async recordOpenWindows(shardId: string, seq: string, created: readonly PaneDelta[]): Promise<void> {
     for (const [viewIndex, viewId] of this.viewIds.entries()) {
+      if (!this.config.views[viewIndex]!.emit) continue;
       const windows = new Map<number, { windowStart: number; readyAt: number; groups: Map<string, GroupValues> }>();
       for (const d of created) {
         if (d.viewIndex !== viewIndex) continue;

@@ -33,6 +33,12 @@ export interface ViewConfig {
   readonly groupBy: readonly string[];
   readonly window: WindowConfig;
   readonly measures: readonly MeasureConfig[];
+  /**
+   * Publish each window once when it becomes final (GET /emitted, the EventBridge results bus). Publishing
+   * costs about one small write per (window, group): turn it off for views that are only read.
+   * @default true
+   */
+  readonly emit?: boolean;
 }
 
 export interface EddyConfig {
@@ -59,6 +65,7 @@ export type MeasureSpec = MeasureConfig & { readonly name: string };
 
 export interface ViewSpec {
   readonly name: string;
+  readonly emit: boolean;
   readonly where: ReadonlyArray<readonly [string, FieldValue]>;
   readonly groupBy: readonly string[];
   readonly window: WindowSpec;
@@ -239,7 +246,10 @@ function normalizeView(v: unknown, index: number): ViewSpec {
     if (names.has(m.name)) fail(`${where}.measures`, `two measures are both named '${m.name}'`);
     names.add(m.name);
   }
-  return { name, where: whereEntries, groupBy: groupBy as string[], window, measures };
+  if (view.emit !== undefined && typeof view.emit !== 'boolean') {
+    fail(`${where}.emit`, `${JSON.stringify(view.emit)} must be true or false`);
+  }
+  return { name, emit: view.emit !== false, where: whereEntries, groupBy: groupBy as string[], window, measures };
 }
 
 /** Validates and normalizes a config; throws `ConfigError` naming the view, field and bad value. */

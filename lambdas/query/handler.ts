@@ -229,7 +229,10 @@ async function emitted(params: Params) {
   if (params.view === undefined) {
     throw new HttpError(400, `view: required; one of ${config.views.map((v) => v.name).join(', ')}`);
   }
-  const reader = readers.get(findView(params.view).name)!;
+  const view = findView(params.view);
+  if (!view.emit)
+    throw new HttpError(400, `view: '${view.name}' does not publish its results (emit: false in the config)`);
+  const reader = readers.get(view.name)!;
   const limit = parseLimit(params.limit);
   const [watermark, [pending]] = await Promise.all([
     currentWatermark(),

@@ -104,3 +104,26 @@ describe('ShardProcessor', () => {
     expect(store.paneWrites).toBe(1);
   });
 });
+
+describe('ShardProcessor with emit: false', () => {
+  it('records no open windows and publishes nothing for a view that does not emit', async () => {
+    const quiet = normalizeConfig({
+      views: [
+        {
+          name: 'quiet',
+          groupBy: [],
+          window: { type: 'tumbling', size: '10s' },
+          measures: [{ fn: 'count' }],
+          emit: false,
+        },
+      ],
+    });
+    const store = new MemoryStateStore();
+    const processor = new ShardProcessor(quiet, store, () => T);
+    await processor.process('shard-a', batch('shard-a', T + 1_000));
+    await processor.process('shard-a', batch('shard-a', T + 60_000));
+    expect(store.writeCounts.openWindows).toBe(0);
+    expect(store.emitted.size).toBe(0);
+    expect([...store.panes.values()].reduce((n, p) => n + p.count, 0)).toBe(2);
+  });
+});

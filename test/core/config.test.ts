@@ -59,6 +59,12 @@ describe('views config', () => {
     );
   });
 
+  it('publishes results unless emit is false, and names a non-boolean emit', () => {
+    expect(normalizeConfig(view({})).views[0]!.emit).toBe(true);
+    expect(normalizeConfig(view({ emit: false })).views[0]!.emit).toBe(false);
+    expect(() => normalizeConfig(view({ emit: 'no' }))).toThrow(/view 'v'\.emit: "no" must be true or false/);
+  });
+
   it('rejects a view name that is not a lower-case identifier', () => {
     expect(() => normalizeConfig(view({ name: 'Bids-Per' }))).toThrow(/views\[0\]\.name: "Bids-Per" must match/);
   });
