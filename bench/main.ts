@@ -23,7 +23,7 @@ function records(events: readonly object[], eventsPerRecord: number) {
   for (let i = 0; i < events.length; i += eventsPerRecord) {
     const chunk = events.slice(i, i + eventsPerRecord).map((e, index) => ({ index, json: JSON.stringify(e) }));
     for (const packed of packEvents(chunk))
-      out.push(kinesisRecord('shardId-000000000000', packed.data, START + 60_000));
+      out.push(kinesisRecord('shardId-000000000000', packed.data, START + 10_000_000));
   }
   return out;
 }

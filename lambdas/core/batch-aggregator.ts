@@ -25,7 +25,7 @@ export interface BatchRecord {
 
 /** What the shard had seen before this batch. */
 export interface ShardProgress {
-  /** Largest event time applied so far, or null before the first event. */
+  /** Largest event time applied so far (each capped at its record's arrival + out-of-orderness), or null. */
   readonly maxEventTime: number | null;
   /** A floor the shard's watermark never goes below (raised when an idle shard rejoins). */
   readonly watermarkFloor: number | null;
@@ -166,7 +166,10 @@ export class BatchAggregator {
           continue;
         }
         counters.processed++;
-        if (time > recordMax) recordMax = time;
+        // The watermark follows event time but never runs ahead of the record's arrival by more than the
+        // out-of-orderness: one producer whose clock is an hour fast must not make the shard's other events late.
+        const bounded = Math.min(time, record.arrivalMs + outOfOrdernessMs);
+        if (bounded > recordMax) recordMax = bounded;
         let eventLate = false;
         for (const [v, view] of matching.entries()) {
           const end = earliestWindowEnd(view.spec.window, time);

@@ -47,6 +47,8 @@ const raw: EddyConfig = {
 };
 const config = normalizeConfig(raw);
 const BASE = Date.UTC(2026, 10, 24, 10, 0, 0);
+/** Records arrive after every event they carry: the watermark never runs ahead of arrival (see BatchAggregator). */
+const ARRIVAL = BASE + 10_000_000;
 
 interface TestEvent {
   type: string;
@@ -183,7 +185,7 @@ describe('ShardProcessor against the brute-force oracle', () => {
             const events = arrivals.filter((a) => a.shard === s).map((a) => a.event);
             const records = [];
             for (let i = 0; i < events.length; i += eventsPerRecord) {
-              records.push(packedRecord(shardId, events.slice(i, i + eventsPerRecord), BASE));
+              records.push(packedRecord(shardId, events.slice(i, i + eventsPerRecord), ARRIVAL));
             }
             for (let i = 0; i < records.length; i += recordsPerBatch) {
               batches.push({ shardId, records: records.slice(i, i + recordsPerBatch) });

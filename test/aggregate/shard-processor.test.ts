@@ -15,7 +15,8 @@ const batch = (shardId: string, ...times: number[]) => [
     packedRecord(
       shardId,
       times.map((dateTime) => ({ dateTime })),
-      T,
+      // Records arrive after the events they carry: the watermark never runs ahead of arrival.
+      T + 10_000_000,
     ),
   ),
 ];

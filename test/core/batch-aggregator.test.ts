@@ -80,3 +80,15 @@ describe('BatchAggregator limits', () => {
     });
   });
 });
+
+describe('BatchAggregator and producer clocks', () => {
+  it('does not let an event from a fast clock push the watermark ahead of its arrival', () => {
+    const agg = new BatchAggregator(config);
+    // Arrives at T+60s claiming T+60s+50min: it is aggregated in its own window, but counts for the watermark
+    // as arrival + out-of-orderness (T+64s), so the watermark is T+60s and an event at T+56s is not late.
+    const fast = record(T + 60_000 + 50 * 60_000);
+    const result = agg.aggregate([fast, record(T + 56_000)], { maxEventTime: null, watermarkFloor: null });
+    expect(result.counters).toMatchObject({ processed: 2, late: 0 });
+    expect(result.maxEventTime).toBe(T + 60_000 + 4_000);
+  });
+});

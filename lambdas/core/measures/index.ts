@@ -22,6 +22,6 @@ export function createMeasure(spec: MeasureSpec): Measure {
       return extremeByMeasure(spec);
   }
   const measure = basicMeasure(spec);
-  if (!measure) throw new Error(`measure '${spec.fn}' (${spec.name}) is not implemented yet`);
+  if (!measure) throw new Error(`measure '${spec.fn}' (${spec.name}) has no implementation`);
   return measure;
 }
