@@ -77,7 +77,7 @@ function pad(n: number, digits: number): string {
   return String(n).padStart(digits, '0');
 }
 
-export function panePk(viewId: string, groupKey: string): string {
+function panePk(viewId: string, groupKey: string): string {
   return `pane|${viewId}|${groupKey}`;
 }
 

@@ -41,7 +41,7 @@ export function paneRangeFor(window: PaneWindow, from: number, to: number): { fr
  * Windows (ascending) from merged panes. `panes` must hold every pane of each window it is asked about:
  * the caller reads panes in ascending order and may stop once `isComplete` says enough were read.
  */
-export function composeWindows(
+function composeWindows(
   window: PaneWindow,
   measures: ViewMeasures,
   panes: ReadonlyMap<number, PanePartial>,

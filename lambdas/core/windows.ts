@@ -31,15 +31,8 @@ export function isFinal(windowEnd: number, watermark: number, allowedLatenessMs:
   return windowEnd + allowedLatenessMs <= watermark;
 }
 
-export function isLate(window: WindowSpec, time: number, watermark: number, allowedLatenessMs: number): boolean {
-  return isFinal(earliestWindowEnd(window, time), watermark, allowedLatenessMs);
-}
-
 /** Start of the first window (a multiple of the slide) that contains pane `paneStart`. */
-export function firstWindowStartOfPane(
-  window: WindowSpec & { type: 'tumbling' | 'sliding' },
-  paneStart: number,
-): number {
+function firstWindowStartOfPane(window: WindowSpec & { type: 'tumbling' | 'sliding' }, paneStart: number): number {
   const earliest = paneStart - window.sizeMs + window.paneMs;
   return Math.ceil(earliest / window.slideMs) * window.slideMs;
 }
