@@ -23,7 +23,7 @@ Options:
   --api-key KEY     require x-api-key on the routes that need one on AWS   default: no key
   --shards N        shards in the local stream              default: ${LOCAL_RESOURCES.shardCount}
   --data-dir DIR    keep stream, table and checkpoints in DIR across restarts
-                    default: in memory, .eddy/ holds only on-failure records
+                    default: in memory; .eddy/ holds the on-failure records and checkpoints
   -h, --help        show this help
 `;
 
