@@ -5,15 +5,31 @@
 import { randomUUID } from 'node:crypto';
 import type { Callback, Context, Handler } from 'aws-lambda';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './aws-clients.ts';
+import { type InvocationScope, runAsInvocation } from './aws-twin.ts';
 
 export interface LocalFunction<TEvent, TResult> {
-  /** Lambda function name, as it appears in the context and in ARNs. */
+  /** Lambda function name, as it appears in the context and in ARNs; its grants are looked up by it. */
   readonly name: string;
   readonly handler: Handler<TEvent, TResult>;
-  /** The function's timeout; only `getRemainingTimeInMillis()` and a warning observe it locally. @default 60 */
+  /** The function's timeout: the invocation fails when it passes, as on Lambda. @default 60 */
   readonly timeoutSeconds?: number;
   /** @default 1024 */
   readonly memoryMB?: number;
+}
+
+/** Lambda's limit on a synchronous invocation's request payload (the event's JSON). */
+export const MAX_REQUEST_PAYLOAD_BYTES = 6 * 1024 * 1024;
+/** Lambda's limit on a synchronous invocation's response payload, as its error message states it. */
+export const MAX_RESPONSE_PAYLOAD_BYTES = 6_291_556;
+
+/** Lambda refused the invocation because the event is too large; the function did not run. */
+export class RequestTooLargeError extends Error {
+  override readonly name = 'RequestEntityTooLargeException';
+}
+
+/** The invocation ran past its timeout: Lambda stops it and reports a function error. */
+export class InvocationTimeoutError extends Error {
+  override readonly name = 'Sandbox.Timedout';
 }
 
 export function functionArn(name: string): string {
@@ -34,16 +50,29 @@ export interface Invocation<TResult> {
  * Calls the handler and settles with its result; a throw or a rejected promise becomes a rejection, as a
  * function error does on AWS. Callback-style handlers are refused: nodejs24.x, the deployed runtime, dropped them.
  *
- * A handler that outlives its timeout is not cut off (a promise cannot be cancelled, and retrying while it still
- * writes would break the single-writer rule the aggregator relies on); it is reported instead.
+ * What Lambda enforces is enforced here:
+ * - the handler runs in the function's invocation scope (local/aws-twin.ts), so its SDK calls are held to
+ *   the function's grants;
+ * - an event over 6 MB is refused before the handler runs, and a result over Lambda's response limit is a
+ *   function error;
+ * - past its timeout the invocation fails (`Task timed out after N seconds`) and its caller (the event source
+ *   mapping, API Gateway) handles that as a function error. A promise cannot be cancelled, so the handler's
+ *   code may still run, but as on AWS, where the process is frozen, it makes no further AWS calls: the scope
+ *   is marked timed out and the twin refuses them. Calls already sent may still land, as they can on AWS.
  */
 export async function invokeFunction<TEvent, TResult>(
   fn: LocalFunction<TEvent, TResult>,
   event: TEvent,
-  warn: (message: string) => void = console.warn,
 ): Promise<Invocation<TResult>> {
   const requestId = randomUUID();
-  const timeoutMs = (fn.timeoutSeconds ?? 60) * 1_000;
+  const timeoutSeconds = fn.timeoutSeconds ?? 60;
+  const timeoutMs = timeoutSeconds * 1_000;
+  const requestBytes = Buffer.byteLength(JSON.stringify(event) ?? '');
+  if (requestBytes > MAX_REQUEST_PAYLOAD_BYTES) {
+    throw new RequestTooLargeError(
+      `${requestBytes} byte payload is too large for the RequestResponse invocation type (limit ${MAX_REQUEST_PAYLOAD_BYTES} bytes)`,
+    );
+  }
   const started = Date.now();
   const context = lambdaContext(fn, requestId, started + timeoutMs);
   const callback: Callback<TResult> = () => {
@@ -51,12 +80,30 @@ export async function invokeFunction<TEvent, TResult>(
       `${fn.name}: callback-style handlers are not supported by the nodejs24.x runtime; return a promise`,
     );
   };
-  const result = (await fn.handler(event, context, callback)) as TResult;
-  const durationMs = Date.now() - started;
-  if (durationMs > timeoutMs) {
-    warn(`${fn.name} ran ${durationMs} ms, longer than its ${timeoutMs} ms timeout: on AWS this invocation fails`);
+  const scope: InvocationScope = { functionName: fn.name, timedOut: false };
+  const running = runAsInvocation(scope, async () => (await fn.handler(event, context, callback)) as TResult);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      scope.timedOut = true;
+      reject(new InvocationTimeoutError(`Task timed out after ${timeoutSeconds.toFixed(2)} seconds`));
+    }, timeoutMs);
+  });
+  // The handler's own outcome after a timeout is nobody's concern, as on Lambda.
+  running.catch(() => undefined);
+  let result: TResult;
+  try {
+    result = await Promise.race([running, deadline]);
+  } finally {
+    clearTimeout(timer);
   }
-  return { requestId, result, durationMs };
+  const responseBytes = Buffer.byteLength(JSON.stringify(result) ?? '');
+  if (responseBytes > MAX_RESPONSE_PAYLOAD_BYTES) {
+    throw new Error(
+      `Response payload size exceeded maximum allowed payload size (${MAX_RESPONSE_PAYLOAD_BYTES} bytes): ${responseBytes} bytes`,
+    );
+  }
+  return { requestId, result, durationMs: Date.now() - started };
 }
 
 function lambdaContext(

@@ -9,7 +9,17 @@ import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Handler, ScheduledEvent } from 'aws-lambda';
 import { EMIT_SCHEDULE, EVENT_SOURCE, LOCAL_RESOURCES } from '../config/event-source.ts';
 import { type LoadedConfig, loadConfigFile } from '../config/load.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, localDynamoClient, localKinesisClient } from './aws-clients.ts';
+import { AGGREGATE_PERMISSIONS } from '../lambdas/aggregate/permissions.ts';
+import { INGEST_PERMISSIONS } from '../lambdas/ingest/permissions.ts';
+import { QUERY_PERMISSIONS } from '../lambdas/query/permissions.ts';
+import {
+  LOCAL_ACCOUNT_ID,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  localDynamoClient,
+  localKinesisClient,
+} from './aws-clients.ts';
+import { type AwsCall, installAwsTwin } from './aws-twin.ts';
 import { CheckpointStore } from './checkpoint-store.ts';
 import { type Emulators, startEmulators } from './emulators.ts';
 import { type LocalApi, type ProxyHandler, startLocalApi } from './http-server.ts';
@@ -24,6 +34,9 @@ import {
 } from './shard-poller.ts';
 
 export const PROJECT_DIR = path.resolve(import.meta.dirname, '..');
+
+/** The local functions' names (the CDK app lets CloudFormation name the deployed ones). */
+export const FUNCTION_NAMES = { ingest: 'eddy-ingest', query: 'eddy-query', aggregate: 'eddy-aggregate' } as const;
 
 export interface PipelineHandlers {
   readonly ingest: ProxyHandler;
@@ -53,6 +66,8 @@ export interface LocalPipelineOptions {
     Pick<KinesisEventSourceOptions, 'idlePollMs' | 'retryBackoffMs' | 'maxRetryBackoffMs' | 'now'>;
   /** Progress and request lines. @default console.log */
   readonly log?: (line: string) => void;
+  /** Sees every AWS call a handler makes, with whether its function's grants allow it (the grants test). */
+  readonly recordAwsCalls?: (call: AwsCall) => void;
 }
 
 export interface LocalPipeline {
@@ -123,6 +138,19 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       AWS_ENDPOINT_URL_KINESIS: emulators.kinesisEndpoint,
       AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamoEndpoint,
     };
+    // Each function's SDK calls are held to its grants, as its role holds them on AWS (local/aws-twin.ts).
+    installAwsTwin({
+      functions: {
+        [FUNCTION_NAMES.ingest]: INGEST_PERMISSIONS,
+        [FUNCTION_NAMES.query]: QUERY_PERMISSIONS,
+        [FUNCTION_NAMES.aggregate]: AGGREGATE_PERMISSIONS,
+      },
+      resources: {
+        table: { name: tableName, arn: `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:table/${tableName}` },
+        stream: { name: streamName, arn: `arn:aws:kinesis:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:stream/${streamName}` },
+      },
+      record: options.recordAwsCalls,
+    });
     // The handlers read their environment when their modules load: set it before importing them.
     Object.assign(process.env, handlerEnv);
     delete process.env.AWS_SESSION_TOKEN;
@@ -145,6 +173,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       kinesis,
       stream,
       handler: handlers.aggregate,
+      functionName: FUNCTION_NAMES.aggregate,
       functionTimeoutSeconds: EVENT_SOURCE.functionTimeoutSeconds,
       onFailure,
       checkpoints,
@@ -160,7 +189,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       // The real aggregate handler also takes EventBridge's scheduled event; stand-ins in tests need not.
       const schedule = startSchedule(
         {
-          name: 'eddy-aggregate',
+          name: FUNCTION_NAMES.aggregate,
           handler: handlers.aggregate as unknown as Handler<ScheduledEvent, unknown>,
           timeoutSeconds: EVENT_SOURCE.functionTimeoutSeconds,
         },
@@ -181,6 +210,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
 
     const api: LocalApi = await startLocalApi({
       handlers: { ingest: handlers.ingest, query: handlers.query },
+      functionNames: { ingest: FUNCTION_NAMES.ingest, query: FUNCTION_NAMES.query },
       apiKey: options.apiKey,
       port: options.port ?? 3000,
       host: options.host,

@@ -32,7 +32,7 @@ export function startSchedule(
       resources: [`arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:rule/eddy-emit-final-windows`],
       detail: {},
     };
-    running = invokeFunction(fn, event, log)
+    running = invokeFunction(fn, event)
       .then(
         () => undefined,
         (err: unknown) => log(`[schedule] ${fn.name} failed: ${(err as Error).message}`),

@@ -473,7 +473,6 @@ export class KinesisEventSource {
       const { result } = await invokeFunction(
         { name: this.functionName, handler: this.options.handler, timeoutSeconds: this.options.functionTimeoutSeconds },
         this.event(shard, batch),
-        (message) => this.log(`[event-source] ${shard.shardId}: ${message}`),
       );
       if (!this.settings.reportBatchItemFailures) return undefined;
       const failedFrom = firstFailedIndex(batch, result);

@@ -5,8 +5,24 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { Pluggable } from '@smithy/types';
+
+/**
+ * Middleware every client created here gets. Empty on AWS. The local runtime adds its twin of AWS's checks
+ * (local/aws-twin.ts: IAM grants, invocation timeouts, DynamoDB key limits) before it loads the handlers,
+ * which create their clients when their modules load; the SDK has no other way to reach clients it did
+ * not create.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: a plugin applies to every client's input and output types
+export const clientPlugins: Pluggable<any, any>[] = [];
+
+function withPlugins<T extends { middlewareStack: { use(plugin: Pluggable<any, any>): void } }>(client: T): T {
+  for (const plugin of clientPlugins) client.middlewareStack.use(plugin);
+  return client;
+}
 
 // HTTP/1.1 with keep-alive: the SDK's default HTTP/2 handler for Kinesis does not work against kinesis-local,
 // and reusing connections matters more than multiplexing for a handler that makes a few dozen calls a batch.
@@ -23,11 +39,15 @@ function requestHandler(): NodeHttpHandler {
 const MAX_ATTEMPTS = 8;
 
 export function createDynamoClient(): DynamoDBClient {
-  return new DynamoDBClient({ requestHandler: requestHandler(), maxAttempts: MAX_ATTEMPTS });
+  return withPlugins(new DynamoDBClient({ requestHandler: requestHandler(), maxAttempts: MAX_ATTEMPTS }));
 }
 
 export function createKinesisClient(): KinesisClient {
-  return new KinesisClient({ requestHandler: requestHandler(), maxAttempts: MAX_ATTEMPTS });
+  return withPlugins(new KinesisClient({ requestHandler: requestHandler(), maxAttempts: MAX_ATTEMPTS }));
+}
+
+export function createEventBridgeClient(): EventBridgeClient {
+  return withPlugins(new EventBridgeClient({ requestHandler: requestHandler(), maxAttempts: MAX_ATTEMPTS }));
 }
 
 /** Reads a required environment variable, naming it when missing. */

@@ -30,6 +30,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { SideRecord } from '../core/batch-aggregator.ts';
 import { forEachLimited } from '../core/concurrency.ts';
+import type { Permission, TableAction } from './permissions.ts';
 import {
   ConcurrentWriteError,
   type EmittedPage,
@@ -120,6 +121,49 @@ function shardFromItem(item: Item): ShardState {
 
 function isConditionFailure(err: unknown): boolean {
   return err instanceof ConditionalCheckFailedException || (err as Error)?.name === 'ConditionalCheckFailedException';
+}
+
+const table = (actions: TableAction[], leadingKeys: string[]): Permission => ({
+  resource: 'table',
+  actions,
+  leadingKeys,
+});
+
+/**
+ * The calls each method makes, and the partition keys (item kinds, see the table above) they touch. A
+ * function is granted exactly the permissions of the methods it is wired to call: see `storePermissions`.
+ * Keep each entry next to its method's calls in mind: a new call here without its action fails the local
+ * runtime's policy check (local/aws-twin.ts) and the grants test (test/e2e/grants.test.ts).
+ */
+export const STATE_STORE_PERMISSIONS = {
+  getShardStates: table(['dynamodb:Query'], ['shard']),
+  getEmittedThrough: table(['dynamodb:GetItem'], ['pipeline']),
+  raiseEmittedThrough: table(['dynamodb:UpdateItem'], ['pipeline']),
+  putShardState: table(['dynamodb:PutItem'], ['shard']),
+  getPanes: table(['dynamodb:BatchGetItem'], ['pane|*']),
+  putPanes: table(['dynamodb:PutItem'], ['pane|*']),
+  queryPanes: table(['dynamodb:Query'], ['pane|*']),
+  putSideRecords: table(['dynamodb:PutItem'], ['late', 'dead']),
+  listSideRecords: table(['dynamodb:Query'], ['late', 'dead']),
+  putOpenWindows: table(['dynamodb:PutItem'], ['open|*']),
+  listOpenWindows: table(['dynamodb:Query'], ['open|*']),
+  deleteOpenWindows: table(['dynamodb:DeleteItem'], ['open|*']),
+  putEmitted: table(['dynamodb:PutItem'], ['emitted|*']),
+  listEmitted: table(['dynamodb:Query'], ['emitted|*']),
+  addIngestCounts: table(['dynamodb:UpdateItem'], ['ingest']),
+  getIngestCounts: table(['dynamodb:Query'], ['ingest']),
+  // A conditional put, then a read of the claim that is already there.
+  claimIdempotencyKey: table(['dynamodb:PutItem', 'dynamodb:GetItem'], ['idem|*']),
+  completeIdempotencyKey: table(['dynamodb:UpdateItem'], ['idem|*']),
+  releaseIdempotencyKey: table(['dynamodb:DeleteItem'], ['idem|*']),
+  ping: table(['dynamodb:GetItem'], ['ingest']),
+} as const satisfies Record<keyof StateStore | 'ping', Permission>;
+
+export type StateStoreCall = keyof typeof STATE_STORE_PERMISSIONS;
+
+/** The permissions of the state-store methods a function calls. */
+export function storePermissions(calls: readonly StateStoreCall[]): Permission[] {
+  return calls.map((call) => STATE_STORE_PERMISSIONS[call]);
 }
 
 export class DynamoStateStore implements StateStore {

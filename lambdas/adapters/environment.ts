@@ -6,6 +6,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { normalizeConfig, type PipelineConfig } from '../core/config.ts';
 import { createDynamoClient, requireEnv } from './aws-clients.ts';
 import { DynamoStateStore } from './dynamo-state-store.ts';
+import { RESOURCE_ENV } from './permissions.ts';
 
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'eddy' });
 
@@ -14,5 +15,5 @@ export function loadPipelineConfig(): PipelineConfig {
 }
 
 export function createStateStore(): DynamoStateStore {
-  return new DynamoStateStore(createDynamoClient(), requireEnv('TABLE_NAME'));
+  return new DynamoStateStore(createDynamoClient(), requireEnv(RESOURCE_ENV.table));
 }

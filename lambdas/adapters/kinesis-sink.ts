@@ -11,6 +11,13 @@ import {
   type PutRecordsRequestEntry,
 } from '@aws-sdk/client-kinesis';
 
+import type { Permission } from './permissions.ts';
+
+/** The sink's only call. */
+export const KINESIS_SINK_PERMISSIONS: readonly Permission[] = [
+  { resource: 'stream', actions: ['kinesis:PutRecords'] },
+];
+
 /** PutRecords takes at most 500 records and 5 MiB per call. */
 const MAX_RECORDS_PER_CALL = 500;
 const MAX_BYTES_PER_CALL = 5 * 1024 * 1024;

@@ -4,6 +4,13 @@
  */
 import { type KinesisClient, ListShardsCommand, type ListShardsCommandOutput } from '@aws-sdk/client-kinesis';
 
+import type { Permission } from './permissions.ts';
+
+/** The directory's only call. */
+export const SHARD_DIRECTORY_PERMISSIONS: readonly Permission[] = [
+  { resource: 'stream', actions: ['kinesis:ListShards'] },
+];
+
 /** Shards change only on a reshard; a minute-old list costs at most a minute of holding back too little. */
 const CACHE_MS = 60_000;
 

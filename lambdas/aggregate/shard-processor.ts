@@ -47,21 +47,26 @@ export interface BatchReport {
   readonly emitError?: string;
 }
 
-type Store = Pick<
-  StateStore,
-  | 'getShardStates'
-  | 'putShardState'
-  | 'getPanes'
-  | 'putPanes'
-  | 'putSideRecords'
-  | 'putOpenWindows'
-  | 'queryPanes'
-  | 'listOpenWindows'
-  | 'deleteOpenWindows'
-  | 'putEmitted'
-  | 'getEmittedThrough'
-  | 'raiseEmittedThrough'
->;
+/**
+ * The state-store methods the shard processor (and its window emitter) calls: the aggregate function is
+ * granted exactly their permissions (lambdas/aggregate/permissions.ts).
+ */
+export const SHARD_PROCESSOR_STORE_CALLS = [
+  'getShardStates',
+  'putShardState',
+  'getPanes',
+  'putPanes',
+  'putSideRecords',
+  'putOpenWindows',
+  'queryPanes',
+  'listOpenWindows',
+  'deleteOpenWindows',
+  'putEmitted',
+  'getEmittedThrough',
+  'raiseEmittedThrough',
+] as const satisfies readonly (keyof StateStore)[];
+
+type Store = Pick<StateStore, (typeof SHARD_PROCESSOR_STORE_CALLS)[number]>;
 
 /**
  * What the emitter may do after each batch: the batch's own work comes first, and what is left waits for

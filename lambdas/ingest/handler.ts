@@ -11,12 +11,16 @@ import { createKinesisClient, requireEnv } from '../adapters/aws-clients.ts';
 import { createStateStore, loadPipelineConfig, logger } from '../adapters/environment.ts';
 import { HttpError, header, json } from '../adapters/http.ts';
 import { KinesisSink } from '../adapters/kinesis-sink.ts';
+import { RESOURCE_ENV } from '../adapters/permissions.ts';
+import type { StateStore } from '../adapters/state-store.ts';
 import { packEvents } from '../core/record-codec.ts';
 import { checkEvents, parseBody, type Rejection } from './event-batch.ts';
+import type { INGEST_STORE_CALLS } from './permissions.ts';
 
 const config = loadPipelineConfig();
-const store = createStateStore();
-const sink = new KinesisSink(createKinesisClient(), requireEnv('STREAM_NAME'));
+// Typed to the calls the function is granted (./permissions.ts): calling anything else does not compile.
+const store: Pick<StateStore, (typeof INGEST_STORE_CALLS)[number]> = createStateStore();
+const sink = new KinesisSink(createKinesisClient(), requireEnv(RESOURCE_ENV.stream));
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 

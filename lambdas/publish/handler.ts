@@ -6,15 +6,15 @@
  * Delivery to EventBridge is at least once (a retried batch may put an event twice); each event carries the
  * window's identity (`id` = view/group/windowStart) so consumers can drop repeats.
  */
-import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { requireEnv } from '../adapters/aws-clients.ts';
+import { createEventBridgeClient, requireEnv } from '../adapters/aws-clients.ts';
 import { logger } from '../adapters/environment.ts';
+import { RESOURCE_ENV } from '../adapters/permissions.ts';
+import { ResultsBus } from '../adapters/results-bus.ts';
 
-const client = new EventBridgeClient({ maxAttempts: 8 });
-const busName = requireEnv('EVENT_BUS_NAME');
-/** PutEvents takes at most 10 entries per call. */
-const PUT_EVENTS_LIMIT = 10;
+const busName = requireEnv(RESOURCE_ENV.resultsBus);
+const bus = new ResultsBus(createEventBridgeClient());
 
 export function toEntry(record: DynamoDBRecord, eventBusName: string): PutEventsRequestEntry | undefined {
   const image = record.dynamodb?.NewImage;
@@ -42,16 +42,7 @@ export function toEntry(record: DynamoDBRecord, eventBusName: string): PutEvents
 
 export const handler = async (event: DynamoDBStreamEvent): Promise<void> => {
   const entries = event.Records.map((r) => toEntry(r, busName)).filter((e) => e !== undefined);
-  for (let i = 0; i < entries.length; i += PUT_EVENTS_LIMIT) {
-    const chunk = entries.slice(i, i + PUT_EVENTS_LIMIT);
-    const out = await client.send(new PutEventsCommand({ Entries: chunk }));
-    if (out.FailedEntryCount) {
-      // Thrown, not logged and dropped: the stream batch is retried (bisected) until EventBridge takes it.
-      const first = out.Entries?.find((e) => e.ErrorCode);
-      throw new Error(
-        `EventBridge refused ${out.FailedEntryCount} of ${chunk.length} results: ${first?.ErrorCode} ${first?.ErrorMessage}`,
-      );
-    }
-  }
+  // A refusal throws: the stream batch is retried (bisected) until EventBridge takes it.
+  await bus.put(entries);
   logger.info('published final windows', { count: entries.length });
 };

@@ -3,20 +3,23 @@
  * Every error names the parameter that is wrong and what would be accepted.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { DynamoStateStore } from '../adapters/dynamo-state-store.ts';
 import { createStateStore, loadPipelineConfig, logger } from '../adapters/environment.ts';
 import { HttpError, json } from '../adapters/http.ts';
 import type { ShardState, SideKind } from '../adapters/state-store.ts';
 import { END_OF_TIME, WindowReader } from '../adapters/window-reader.ts';
-import { watermarkOf } from '../core/batch-aggregator.ts';
+import { MAX_GROUP_KEY_BYTES, watermarkOf } from '../core/batch-aggregator.ts';
 import type { EddyConfig, PipelineConfig, ViewSpec } from '../core/config.ts';
 import { pipelineCounters } from '../core/conservation.ts';
 import { parseEventTime } from '../core/event-time.ts';
 import { groupKeyOf } from '../core/group.ts';
 import { idleAfterMs, pipelineWatermark } from '../core/watermark.ts';
+import type { QUERY_STORE_CALLS } from './permissions.ts';
 
 const rawConfig = JSON.parse(process.env.EDDY_CONFIG ?? '{}') as EddyConfig;
 const config: PipelineConfig = loadPipelineConfig();
-const store = createStateStore();
+// Typed to the calls the function is granted (./permissions.ts): calling anything else does not compile.
+const store: Pick<DynamoStateStore, (typeof QUERY_STORE_CALLS)[number]> = createStateStore();
 const readers = new Map(config.views.map((v) => [v.name, new WindowReader(v, store)]));
 
 const DEFAULT_LIMIT = 100;
@@ -29,7 +32,7 @@ export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayPr
         await store.ping();
         return json(200, { status: 'ok' });
       case '/views':
-        return json(200, { views: rawConfig.views });
+        return json(200, views());
       case '/views/{view}/results':
         return json(200, await results(event.pathParameters?.view ?? '', event.queryStringParameters ?? {}));
       case '/status':
@@ -52,6 +55,23 @@ export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayPr
 };
 
 type Params = Record<string, string | undefined>;
+
+/**
+ * The views as configured, with the event-time field and the watermark settings (normalized to milliseconds)
+ * beside them: a client that builds events for a deployment it did not configure, such as `npm run smoke`,
+ * needs to know which field carries event time and how long windows take to turn final.
+ */
+function views() {
+  return {
+    views: rawConfig.views,
+    eventTimeField: config.eventTimeField,
+    watermark: {
+      outOfOrdernessMs: config.outOfOrdernessMs,
+      allowedLatenessMs: config.allowedLatenessMs,
+      idleTimeoutMs: config.idleTimeoutMs,
+    },
+  };
+}
 
 /** Times in query parameters read as event times do: epoch milliseconds, or ISO-8601 with a zone. */
 function parseTime(value: string | undefined, name: string, fallback: number): number {
@@ -139,11 +159,21 @@ async function results(viewName: string, params: Params) {
     );
   }
   const group = view.groupBy.map((field) => params[field] ?? null);
+  const groupKey = groupKeyOf(group);
+  // The group key is part of DynamoDB's partition key (at most 2,048 bytes; a longer one fails the request).
+  // No stored group is longer than MAX_GROUP_KEY_BYTES: events with such groups are dead-lettered.
+  if (Buffer.byteLength(groupKey) > MAX_GROUP_KEY_BYTES) {
+    const given = view.groupBy.filter((f) => params[f] !== undefined);
+    throw new HttpError(
+      400,
+      `${given.join(', ')}: group values too long (${Buffer.byteLength(groupKey)} bytes as a group key; at most ${MAX_GROUP_KEY_BYTES}, and no longer group is ever stored)`,
+    );
+  }
   const from = params.cursor ? decodeCursor(params.cursor) : parseTime(params.from, 'from', 0);
   const to = parseTime(params.to, 'to', END_OF_TIME);
   const limit = parseLimit(params.limit);
   const watermark = await currentWatermark();
-  const page = await readers.get(view.name)!.read(groupKeyOf(group), {
+  const page = await readers.get(view.name)!.read(groupKey, {
     from,
     to,
     limit,

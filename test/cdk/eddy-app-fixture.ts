@@ -54,6 +54,43 @@ export function policyActions(template: Template, role: iam.IRole): string[] {
     .flatMap((statement) => (Array.isArray(statement.Action) ? statement.Action : [statement.Action]));
 }
 
+interface PolicyStatementJson {
+  readonly Effect: string;
+  readonly Action: string | string[];
+  readonly Resource?: unknown;
+  readonly Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+/** Every Allow statement of the inline policies attached to `role`. */
+export function policyStatements(template: Template, role: iam.IRole): PolicyStatementJson[] {
+  const roleRef = JSON.stringify({ Ref: logicalIdOf(role) });
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Array<{
+    Properties: { Roles: unknown[]; PolicyDocument: { Statement: PolicyStatementJson[] } };
+  }>;
+  return policies
+    .filter((policy) => policy.Properties.Roles.some((r) => JSON.stringify(r) === roleRef))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
+    .filter((statement) => statement.Effect === 'Allow');
+}
+
+/** The statements of `role` on the state table's items (not its stream), with their `dynamodb:LeadingKeys`. */
+export function tableStatements(
+  template: Template,
+  role: iam.IRole,
+): Array<{ actions: string[]; leadingKeys: string[] }> {
+  return policyStatements(template, role)
+    .filter(
+      (s) => /StateTable[^"]*Arn/.test(JSON.stringify(s.Resource)) && !/StreamArn/.test(JSON.stringify(s.Resource)),
+    )
+    .map((s) => {
+      const keys = s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] ?? [];
+      return {
+        actions: Array.isArray(s.Action) ? s.Action : [s.Action],
+        leadingKeys: Array.isArray(keys) ? keys : [keys],
+      };
+    });
+}
+
 /** The logical id of `construct`'s CloudFormation resource (its `Ref`), e.g. to find the function a role belongs to. */
 export function logicalIdOf(construct: IConstruct): string {
   const resource = construct.node.defaultChild;

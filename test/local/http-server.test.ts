@@ -168,6 +168,32 @@ describe('local API responses', () => {
     expect(res.status).toBe(502);
   });
 
+  it('answers 413 like API Gateway when the event would exceed Lambda’s 6 MB payload limit', async () => {
+    const { api, events } = await startApi();
+
+    const res = await fetch(`${api.url}/events`, { method: 'POST', body: Buffer.alloc(7 * 1024 * 1024, 0x20) });
+
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ message: 'Request Too Long' });
+    expect(events).toHaveLength(0);
+  });
+
+  it('answers 502 like API Gateway when the handler runs past its timeout', async () => {
+    const slow: ProxyHandler = () =>
+      new Promise((resolve) => setTimeout(() => resolve({ statusCode: 200, body: '' }), 2_000));
+    const api = await startLocalApi({
+      handlers: { ingest: slow, query: slow },
+      functionTimeoutSeconds: 0.1,
+      port: 0,
+      log: quiet,
+    });
+    apis.push(api);
+
+    const res = await fetch(`${api.url}/status`);
+
+    expect(res.status).toBe(502);
+  });
+
   it('answers 413 for a body over 10 MB, without invoking the handler', async () => {
     const { api, events } = await startApi();
 

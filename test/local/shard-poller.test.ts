@@ -10,6 +10,7 @@ import {
   type EventSourceSettings,
   KinesisEventSource,
   type KinesisEventSourceOptions,
+  type KinesisHandler,
   resolveSettings,
 } from '../../local/shard-poller.ts';
 import { putTexts, quiet, recordingHandler, type StreamEmulator, startStreamEmulator } from './emulated-stream.ts';
@@ -218,6 +219,31 @@ describe('KinesisEventSource errors', () => {
     expect(
       onFailure.records.map((r) => [r.KinesisBatchInfo.batchSize, r.requestContext.approximateInvokeCount]),
     ).toEqual([[3, 4]]);
+  });
+
+  it('retries a batch whose invocation ran past the function timeout, as Lambda does', async () => {
+    // GIVEN a handler that hangs on its first invocation, and a 0.1 s function timeout
+    const stream = await emulator.newStream(1);
+    let calls = 0;
+    const handler: KinesisHandler = async () => {
+      if (calls++ === 0) await new Promise((resolve) => setTimeout(resolve, 1_000));
+      return undefined;
+    };
+    const { source, onFailure } = await startSource(
+      stream,
+      handler,
+      { retryAttempts: 2 },
+      { functionTimeoutSeconds: 0.1 },
+    );
+    await putTexts(emulator.kinesis, stream.streamName, ['r0']);
+
+    // WHEN the stream is drained
+    await source.drained();
+
+    // THEN the timed-out invocation counted as a failure and its batch was delivered again
+    expect(calls).toBe(2);
+    expect(source.stats()[0]).toMatchObject({ retries: 1 });
+    expect(onFailure.records).toEqual([]);
   });
 
   it('resumes after the first failed item of a partial batch response', async () => {

@@ -1,0 +1,5 @@
+/** What the publish function may call: the results bus. (Its table stream is read by the event source mapping.) */
+import { mergePermissions } from '../adapters/permissions.ts';
+import { RESULTS_BUS_PERMISSIONS } from '../adapters/results-bus.ts';
+
+export const PUBLISH_PERMISSIONS = mergePermissions(RESULTS_BUS_PERMISSIONS);

@@ -1,0 +1,17 @@
+/** What the query function may call: reads only. */
+import { storePermissions } from '../adapters/dynamo-state-store.ts';
+import { mergePermissions } from '../adapters/permissions.ts';
+
+/** The state-store methods the query handler calls; its store is typed to exactly these. */
+export const QUERY_STORE_CALLS = [
+  'ping',
+  'getShardStates',
+  'getEmittedThrough',
+  'getIngestCounts',
+  'queryPanes',
+  'listSideRecords',
+  'listOpenWindows',
+  'listEmitted',
+] as const;
+
+export const QUERY_PERMISSIONS = mergePermissions(storePermissions(QUERY_STORE_CALLS));
