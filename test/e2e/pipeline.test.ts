@@ -200,9 +200,11 @@ describe('API errors name what is wrong', () => {
     expect((await api.post('{"type":', {})).status).toBe(400);
   });
 
-  it('GET /views lists the view definitions', async () => {
+  it('GET /views lists the view definitions, the event-time field and the watermark settings', async () => {
     const res = await api.get('/views');
     expect(res.body.views).toEqual(defaults.views);
+    expect(res.body.eventTimeField).toBe('dateTime');
+    expect(res.body.watermark).toEqual({ outOfOrdernessMs: 4_000, allowedLatenessMs: 5_000, idleTimeoutMs: 30_000 });
   });
 
   it('GET /health is 200', async () => {
