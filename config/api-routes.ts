@@ -9,18 +9,21 @@ export interface ApiRoute {
   /** API Gateway resource path; `{name}` segments become `pathParameters.name`. */
   readonly resource: string;
   readonly function: ApiFunction;
-  /** Whether an API key is required on AWS (and locally when `--api-key` is given). */
-  readonly apiKeyRequired: boolean;
+  /**
+   * Whether callers must prove who they are: on AWS with the deployment's auth mode (SigV4 or an API key,
+   * lib/eddy-api.ts), locally with `x-api-key` when `--api-key` is given.
+   */
+  readonly authenticated: boolean;
 }
 
 export const API_ROUTES: readonly ApiRoute[] = [
-  { method: 'POST', resource: '/events', function: 'ingest', apiKeyRequired: true },
-  { method: 'GET', resource: '/views', function: 'query', apiKeyRequired: true },
-  { method: 'GET', resource: '/views/{view}/results', function: 'query', apiKeyRequired: true },
-  { method: 'GET', resource: '/status', function: 'query', apiKeyRequired: true },
-  { method: 'GET', resource: '/late', function: 'query', apiKeyRequired: true },
-  { method: 'GET', resource: '/dead-letters', function: 'query', apiKeyRequired: true },
-  { method: 'GET', resource: '/emitted', function: 'query', apiKeyRequired: true },
+  { method: 'POST', resource: '/events', function: 'ingest', authenticated: true },
+  { method: 'GET', resource: '/views', function: 'query', authenticated: true },
+  { method: 'GET', resource: '/views/{view}/results', function: 'query', authenticated: true },
+  { method: 'GET', resource: '/status', function: 'query', authenticated: true },
+  { method: 'GET', resource: '/late', function: 'query', authenticated: true },
+  { method: 'GET', resource: '/dead-letters', function: 'query', authenticated: true },
+  { method: 'GET', resource: '/emitted', function: 'query', authenticated: true },
   // Load balancers and uptime checks call /health without credentials; it reveals nothing but readiness.
-  { method: 'GET', resource: '/health', function: 'query', apiKeyRequired: false },
+  { method: 'GET', resource: '/health', function: 'query', authenticated: false },
 ];

@@ -1,5 +1,6 @@
 import type { App } from 'aws-cdk-lib';
 import type { LoadedConfig } from '../config/load.ts';
+import { API_AUTH_MODES, type ApiAuth } from './eddy-api.ts';
 import { StatefulStack, type StreamCapacity } from './stateful-stack.ts';
 import { StatelessStack } from './stateless-stack.ts';
 
@@ -23,6 +24,22 @@ export function streamCapacityFromContext(app: App): StreamCapacity {
 }
 
 /**
+ * Reads the `auth` context (`cdk deploy -c auth=iam|apiKey`): how callers of the API prove who they are.
+ * `iam` when it is absent: SigV4 is authentication, which AWS advises API keys are not.
+ */
+export function apiAuthFromContext(app: App): ApiAuth {
+  const raw: unknown = app.node.tryGetContext('auth');
+  if (raw === undefined) return 'iam';
+  const auth = API_AUTH_MODES.find((mode) => mode === raw);
+  if (auth === undefined) {
+    throw new Error(
+      `context 'auth' must be one of ${API_AUTH_MODES.map((m) => `"${m}"`).join(', ')} (given ${JSON.stringify(raw)})`,
+    );
+  }
+  return auth;
+}
+
+/**
  * Adds Eddy's two stacks to `app`: `EddyStateful` (data; retained, ids never renamed) and `EddyStateless`
  * (functions, API, alarms; replaceable at will). Shared by bin/app.ts and the template tests.
  */
@@ -38,6 +55,8 @@ export function addEddyStacks(app: App, config: LoadedConfig): EddyStacks {
     table: stateful.table,
     onFailureQueue: stateful.onFailureQueue,
     resultsBus: stateful.resultsBus,
+    logKey: stateful.key,
+    auth: apiAuthFromContext(app),
   });
   return { stateful, stateless };
 }

@@ -2,6 +2,7 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -31,6 +32,11 @@ export interface EddyFunctionProps {
   readonly entry: string;
   /** The views config, built into the bundle and exposed to the handler as `process.env.EDDY_CONFIG`. */
   readonly config: LoadedConfig;
+  /**
+   * Encrypts the function's log group. Required, so that no log group is left unencrypted; the key policy
+   * must let CloudWatch Logs in this region use it (lib/stateful-stack.ts).
+   */
+  readonly logKey: kms.IKey;
   /**
    * Memory in MB, 128 to 10240. Lambda allocates CPU in proportion to memory.
    * @default 512
@@ -69,7 +75,7 @@ function bundleBanner(config: LoadedConfig): string {
  * | memory | 512 MB | enough CPU for JSON parsing and sketches; override per function |
  * | timeout | 10 s | override per function |
  * | environment | `NODE_OPTIONS`, `POWERTOOLS_SERVICE_NAME`; resource names only through `bind*` | a grant never comes without its name, nor a name without its grant |
- * | log group | own `LogGroup`, retention one month | no log-retention custom resource, bounded storage cost |
+ * | log group | own `LogGroup`, retention one month, encrypted with `logKey` | no log-retention custom resource, bounded storage cost; logs hold error details and idempotency keys |
  * | role | own role, write access to its log group only | no `AWSLambdaBasicExecutionRole` managed policy |
  * | tracing | X-Ray active | one trace from API Gateway through ingest |
  * | source maps | bundled, `NODE_OPTIONS=--enable-source-maps` | stack traces point at the TypeScript source |
@@ -85,7 +91,10 @@ export class EddyFunction extends NodejsFunction {
   static readonly DEFAULT_TIMEOUT = Duration.seconds(10);
 
   constructor(scope: Construct, id: string, props: EddyFunctionProps) {
-    const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, { retention: LOG_RETENTION });
+    const logGroup = new logs.LogGroup(scope, `${id}LogGroup`, {
+      retention: LOG_RETENTION,
+      encryptionKey: props.logKey,
+    });
     const role = new iam.Role(scope, `${id}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Execution role of the Eddy ${id} function`,

@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -25,7 +26,7 @@ export interface StatefulStackProps extends StackProps {
  * one makes CloudFormation replace the resource, which for the table means losing every window's state.
  */
 export class StatefulStack extends Stack {
-  /** Customer-managed key that encrypts the stream, the table and the queue. */
+  /** Customer-managed key that encrypts the stream, the table, the queue and every log group of Eddy. */
   readonly key: kms.Key;
   /** Events posted to the API, packed by ingest, read by the aggregator. */
   readonly stream: kinesis.Stream;
@@ -44,10 +45,26 @@ export class StatefulStack extends Stack {
     }
 
     this.key = new kms.Key(this, 'Key', {
-      description: 'Eddy: encrypts the event stream, the state table and the on-failure queue',
+      description: 'Eddy: encrypts the event stream, the state table, the on-failure queue and the log groups',
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    // CloudWatch Logs encrypts with the key itself, as this region's logs service, not as the writer's role:
+    // the key policy must allow it, limited by the encryption context to this account's log groups in this
+    // region (the statement AWS documents for encrypting log data with KMS).
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchLogsOfThisAccountAndRegion',
+        principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': `arn:${this.partition}:logs:${this.region}:${this.account}:log-group:*`,
+          },
+        },
+      }),
+    );
 
     this.stream = new kinesis.Stream(this, 'EventStream', {
       encryption: kinesis.StreamEncryption.KMS,
@@ -61,7 +78,7 @@ export class StatefulStack extends Stack {
     Validations.of(this.stream).acknowledge({
       id: 'AwsSolutions-KDS3',
       reason:
-        'A customer-managed key is deliberate: one key with rotation encrypts the stream, the table and the queue, so access to all Eddy data is granted, audited and revoked in one key policy. KMS request cost stays small because ingest packs many events into each record.',
+        'A customer-managed key is deliberate: one key with rotation encrypts the stream, the table, the queue and the log groups, so access to all Eddy data is granted, audited and revoked in one key policy. KMS request cost stays small because ingest packs many events into each record.',
     });
 
     this.table = new dynamodb.Table(this, 'StateTable', {

@@ -12,6 +12,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -19,7 +20,7 @@ import type { Construct } from 'constructs';
 import { EMIT_SCHEDULE, EVENT_SOURCE } from '../config/event-source.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import { EddyAlarms } from './eddy-alarms.ts';
-import { EddyApi } from './eddy-api.ts';
+import { type ApiAuth, EddyApi } from './eddy-api.ts';
 import { EddyFunction } from './eddy-function.ts';
 
 const LAMBDAS_DIR = path.join(import.meta.dirname, '..', 'lambdas');
@@ -33,6 +34,10 @@ export interface StatelessStackProps extends StackProps {
   readonly onFailureQueue: sqs.IQueue;
   /** Where final window results are published. */
   readonly resultsBus: events.IEventBus;
+  /** Encrypts every log group; its key policy must let CloudWatch Logs in this region use it. */
+  readonly logKey: kms.IKey;
+  /** How callers of the API prove who they are (see `ApiAuth`). */
+  readonly auth: ApiAuth;
 }
 
 /**
@@ -51,11 +56,15 @@ export class StatelessStack extends Stack {
     // Strong references (Export / Fn::ImportValue): CloudFormation refuses to delete or change a stateful
     // resource while this stack uses it, and LocalStack supports them (it has no Fn::GetStackOutput).
     CrossStackReferences.of(this).consume(ReferenceStrength.STRONG);
-    const { config, stream, table, onFailureQueue, resultsBus } = props;
+    const { config, stream, table, onFailureQueue, resultsBus, logKey } = props;
 
     // 1. Ingest: validates and packs posted events into Kinesis records; counts them and remembers
     //    idempotency keys in the table.
-    this.ingest = new EddyFunction(this, 'Ingest', { entry: path.join(LAMBDAS_DIR, 'ingest', 'handler.ts'), config });
+    this.ingest = new EddyFunction(this, 'Ingest', {
+      entry: path.join(LAMBDAS_DIR, 'ingest', 'handler.ts'),
+      config,
+      logKey,
+    });
     this.ingest.bindStreamProducer(stream);
     // Counters (UpdateItem) and idempotency keys: claim (conditional PutItem, then GetItem of the existing
     // claim), complete (UpdateItem), release after a failure (DeleteItem).
@@ -70,6 +79,7 @@ export class StatelessStack extends Stack {
     this.aggregate = new EddyFunction(this, 'Aggregate', {
       entry: path.join(LAMBDAS_DIR, 'aggregate', 'handler.ts'),
       config,
+      logKey,
       // A batch of packed records can hold tens of thousands of events and the panes they touch, with their
       // sketches: more memory buys both room and CPU.
       memorySize: 1024,
@@ -118,6 +128,7 @@ export class StatelessStack extends Stack {
     this.publish = new EddyFunction(this, 'Publish', {
       entry: path.join(LAMBDAS_DIR, 'publish', 'handler.ts'),
       config,
+      logKey,
     });
     this.publish.addEnvironment('EVENT_BUS_NAME', resultsBus.eventBusName);
     resultsBus.grantPutEventsTo(this.publish);
@@ -147,20 +158,40 @@ export class StatelessStack extends Stack {
     }
 
     // 4. Query: reads and merges the shard partials; never writes.
-    this.query = new EddyFunction(this, 'Query', { entry: path.join(LAMBDAS_DIR, 'query', 'handler.ts'), config });
+    this.query = new EddyFunction(this, 'Query', {
+      entry: path.join(LAMBDAS_DIR, 'query', 'handler.ts'),
+      config,
+      logKey,
+    });
     this.query.bindTable(table, ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query']);
 
     // 5. The REST API in front of ingest and query.
-    this.api = new EddyApi(this, 'Api', { functions: { ingest: this.ingest, query: this.query } });
+    this.api = new EddyApi(this, 'Api', {
+      functions: { ingest: this.ingest, query: this.query },
+      auth: props.auth,
+      logKey,
+    });
 
     // 6. Alarms on the signs that results are late or records were given up on.
     new EddyAlarms(this, 'Alarms', { aggregate: this.aggregate, onFailureQueue });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url, description: 'Base URL of the Eddy API' });
-    new CfnOutput(this, 'ApiKeyId', { value: this.api.apiKey.keyId, description: 'Id of the API key' });
-    new CfnOutput(this, 'ApiKeyCommand', {
-      value: `aws apigateway get-api-key --api-key ${this.api.apiKey.keyId} --include-value --query value --output text`,
-      description: 'Prints the API key to send in the x-api-key header',
-    });
+    if (this.api.invokePolicy) {
+      new CfnOutput(this, 'ApiInvokePolicyArn', {
+        value: this.api.invokePolicy.managedPolicyArn,
+        description: 'Managed policy to attach to the roles or users that call the API (execute-api:Invoke)',
+      });
+      new CfnOutput(this, 'ApiCallExample', {
+        value: `curl --aws-sigv4 "aws:amz:${this.region}:execute-api" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-security-token: $AWS_SESSION_TOKEN" ${this.api.restApi.urlForPath('/status')}`,
+        description: 'Calls the API with requests signed by the credentials in your shell (SigV4)',
+      });
+    }
+    if (this.api.apiKey) {
+      new CfnOutput(this, 'ApiKeyId', { value: this.api.apiKey.keyId, description: 'Id of the API key' });
+      new CfnOutput(this, 'ApiKeyCommand', {
+        value: `aws apigateway get-api-key --api-key ${this.api.apiKey.keyId} --include-value --query value --output text`,
+        description: 'Prints the API key to send in the x-api-key header',
+      });
+    }
   }
 }

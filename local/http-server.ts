@@ -20,7 +20,7 @@ export interface LocalApiOptions {
   readonly routes?: readonly ApiRoute[];
   /** Lambda function names, for the handlers' context. @default 'eddy-ingest', 'eddy-query' */
   readonly functionNames?: Readonly<Record<ApiFunction, string>>;
-  /** When set, routes with `apiKeyRequired` need this value in `x-api-key`. @default - no key needed */
+  /** When set, routes with `authenticated` need this value in `x-api-key`. @default - no key needed */
   readonly apiKey?: string;
   /** 0 picks a free port. @default 3000 */
   readonly port?: number;
@@ -109,7 +109,7 @@ async function handleRequest(
     return done(404);
   }
   const apiKey = header(req, 'x-api-key');
-  if (options.apiKey !== undefined && match.route.apiKeyRequired && apiKey !== options.apiKey) {
+  if (options.apiKey !== undefined && match.route.authenticated && apiKey !== options.apiKey) {
     await discardBody(req);
     reply(res, 403, requestId, { message: 'Forbidden' }, { 'x-amzn-ErrorType': 'ForbiddenException' });
     return done(403);
@@ -228,7 +228,7 @@ function proxyEvent(
       identity: {
         accessKey: null,
         accountId: null,
-        apiKey: match.route.apiKeyRequired && apiKey !== undefined ? apiKey : null,
+        apiKey: match.route.authenticated && apiKey !== undefined ? apiKey : null,
         apiKeyId: null,
         caller: null,
         clientCert: null,

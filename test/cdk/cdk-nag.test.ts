@@ -6,8 +6,13 @@ describe('cdk-nag AwsSolutions', () => {
   let findings: Array<{ rule: string; severity: string; paths: string[] }>;
 
   beforeAll(async () => {
-    // GIVEN the whole app, with -c shards so the provisioned stream is checked as well
-    const fixtures: EddyFixture[] = [await buildEddyApp(), await buildEddyApp({ context: { shards: '2' } })];
+    // GIVEN the whole app: by default (IAM authorization, on-demand stream), with -c auth=apiKey (API keys and
+    // a usage plan) and with -c shards (a provisioned stream)
+    const fixtures: EddyFixture[] = [
+      await buildEddyApp(),
+      await buildEddyApp({ context: { auth: 'apiKey' } }),
+      await buildEddyApp({ context: { shards: '2' } }),
+    ];
     // WHEN the AwsSolutions pack checks it (the plugin bin/app.ts registers, invoked directly)
     findings = fixtures.flatMap((fx) =>
       new AwsSolutionsChecks().validateScope(fx.app).violations.map((v) => ({

@@ -57,6 +57,7 @@ describe('EddyStateless functions', () => {
     });
     expect(fx.statelessTemplate.findResources('AWS::Logs::LogGroup')[logGroupId]?.Properties).toEqual({
       RetentionInDays: 30,
+      KmsKeyId: expect.anything(), // which key: log-encryption.test.ts
     });
   });
 

@@ -37,6 +37,40 @@ describe('EddyStateful', () => {
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
   });
 
+  it("lets CloudWatch Logs of the stack's region use the key for this account's log groups only", () => {
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'AllowCloudWatchLogsOfThisAccountAndRegion',
+            Effect: 'Allow',
+            Principal: { Service: { 'Fn::Join': ['', ['logs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+            Action: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+            Resource: '*',
+            Condition: {
+              ArnLike: {
+                'kms:EncryptionContext:aws:logs:arn': {
+                  'Fn::Join': [
+                    '',
+                    [
+                      'arn:',
+                      { Ref: 'AWS::Partition' },
+                      ':logs:',
+                      { Ref: 'AWS::Region' },
+                      ':',
+                      { Ref: 'AWS::AccountId' },
+                      ':log-group:*',
+                    ],
+                  ],
+                },
+              },
+            },
+          },
+        ]),
+      },
+    });
+  });
+
   it('encrypts the stream with the key, in on-demand mode by default', () => {
     template.hasResourceProperties('AWS::Kinesis::Stream', {
       StreamEncryption: { EncryptionType: 'KMS', KeyId: keyRef },
