@@ -1,5 +1,6 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,24 +9,15 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { LoadedConfig } from '../config/load.ts';
-
-/** The DynamoDB actions Eddy's functions use; anything else is not granted by `bindTable`. */
-export type TableAction =
-  | 'dynamodb:GetItem'
-  | 'dynamodb:BatchGetItem'
-  | 'dynamodb:Query'
-  | 'dynamodb:PutItem'
-  | 'dynamodb:UpdateItem'
-  | 'dynamodb:DeleteItem';
+import {
+  mergePermissions,
+  type Permission,
+  RESOURCE_ENV,
+  TABLE_WRITE_ACTIONS,
+} from '../lambdas/adapters/permissions.ts';
 
 /** Retention of every log group: long enough to investigate an incident, short enough to stay cheap. */
 export const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
-
-const TABLE_WRITE_ACTIONS: ReadonlySet<TableAction> = new Set([
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-]);
 
 export interface EddyFunctionProps {
   /** Path of the handler module; it must `export const handler`. */
@@ -140,24 +132,68 @@ export class EddyFunction extends NodejsFunction {
   }
 
   /**
-   * Lets this function use `table` with exactly `actions`, and tells it the table's name in `TABLE_NAME`.
-   * With a customer-managed key, DynamoDB uses the key on the caller's behalf: readers get `kms:Decrypt`,
-   * writers also `kms:Encrypt` and `kms:GenerateDataKey` (CDK's `grantWriteData` would add wildcard actions).
+   * Grants this function exactly `permissions` (declared by the adapters its handler wires, see
+   * lambdas/<function>/permissions.ts) on the resources they name, and tells it each resource's name in the
+   * matching environment variable (`RESOURCE_ENV`): a name never comes without its grant, nor a grant
+   * without its name.
+   *
+   * - Table: one statement per set of partition keys, restricted by `dynamodb:LeadingKeys`, so a function
+   *   reaches only its own kinds of item. With a customer-managed key, DynamoDB uses the key on the caller's
+   *   behalf: readers get `kms:Decrypt`, writers also `kms:Encrypt` and `kms:GenerateDataKey` (CDK's
+   *   `grantWriteData` would add wildcard actions).
+   * - Stream: the actions on the stream; a producer of a KMS-encrypted stream also needs
+   *   `kms:GenerateDataKey` on its key.
+   * - Results bus: the actions on the bus.
    */
-  bindTable(table: dynamodb.ITable, actions: readonly [TableAction, ...TableAction[]]): void {
-    this.addEnvironment('TABLE_NAME', table.tableName);
-    table.grant(this, ...actions);
-    const writes = actions.some((action) => TABLE_WRITE_ACTIONS.has(action));
-    table.encryptionKey?.grant(this, 'kms:Decrypt', ...(writes ? ['kms:Encrypt', 'kms:GenerateDataKey'] : []));
+  grantPermissions(permissions: readonly Permission[], resources: FunctionResources): void {
+    for (const permission of mergePermissions(permissions)) {
+      const resource = resources[permission.resource];
+      if (!resource) {
+        throw new Error(`${this.node.id}: its permissions name the ${permission.resource}, which was not given`);
+      }
+      this.addEnvironment(RESOURCE_ENV[permission.resource], resourceName(resource));
+      switch (permission.resource) {
+        case 'table': {
+          const table = resource as dynamodb.ITable;
+          this.addToRolePolicy(
+            new iam.PolicyStatement({
+              actions: [...permission.actions],
+              resources: [table.tableArn],
+              conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...permission.leadingKeys] } },
+            }),
+          );
+          const writes = permission.actions.some((action) => TABLE_WRITE_ACTIONS.has(action));
+          table.encryptionKey?.grant(this, 'kms:Decrypt', ...(writes ? ['kms:Encrypt', 'kms:GenerateDataKey'] : []));
+          break;
+        }
+        case 'stream': {
+          const stream = resource as kinesis.IStream;
+          stream.grant(this, ...permission.actions);
+          if (permission.actions.includes('kinesis:PutRecords'))
+            stream.encryptionKey?.grant(this, 'kms:GenerateDataKey');
+          break;
+        }
+        case 'resultsBus': {
+          const bus = resource as events.IEventBus;
+          this.addToRolePolicy(
+            new iam.PolicyStatement({ actions: [...permission.actions], resources: [bus.eventBusArn] }),
+          );
+          break;
+        }
+      }
+    }
   }
+}
 
-  /**
-   * Lets this function put records into `stream`, and tells it the stream's name in `STREAM_NAME`.
-   * A producer of a KMS-encrypted stream needs `kms:GenerateDataKey` on its key and nothing more.
-   */
-  bindStreamProducer(stream: kinesis.IStream): void {
-    this.addEnvironment('STREAM_NAME', stream.streamName);
-    stream.grant(this, 'kinesis:PutRecord', 'kinesis:PutRecords');
-    stream.encryptionKey?.grant(this, 'kms:GenerateDataKey');
-  }
+/** The resources a function's permissions may name, by role. */
+export interface FunctionResources {
+  readonly table?: dynamodb.ITable;
+  readonly stream?: kinesis.IStream;
+  readonly resultsBus?: events.IEventBus;
+}
+
+function resourceName(resource: dynamodb.ITable | kinesis.IStream | events.IEventBus): string {
+  if ('tableName' in resource) return resource.tableName;
+  if ('streamName' in resource) return resource.streamName;
+  return resource.eventBusName;
 }

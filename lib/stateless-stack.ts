@@ -19,6 +19,10 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { EMIT_SCHEDULE, EVENT_SOURCE } from '../config/event-source.ts';
 import type { LoadedConfig } from '../config/load.ts';
+import { AGGREGATE_PERMISSIONS } from '../lambdas/aggregate/permissions.ts';
+import { INGEST_PERMISSIONS } from '../lambdas/ingest/permissions.ts';
+import { PUBLISH_PERMISSIONS } from '../lambdas/publish/permissions.ts';
+import { QUERY_PERMISSIONS } from '../lambdas/query/permissions.ts';
 import { EddyAlarms } from './eddy-alarms.ts';
 import { type ApiAuth, EddyApi } from './eddy-api.ts';
 import { EddyFunction } from './eddy-function.ts';
@@ -65,15 +69,8 @@ export class StatelessStack extends Stack {
       config,
       logKey,
     });
-    this.ingest.bindStreamProducer(stream);
-    // Counters (UpdateItem) and idempotency keys: claim (conditional PutItem, then GetItem of the existing
-    // claim), complete (UpdateItem), release after a failure (DeleteItem).
-    this.ingest.bindTable(table, [
-      'dynamodb:PutItem',
-      'dynamodb:GetItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:DeleteItem',
-    ]);
+    // Each function's grants are those its handler's adapters declare (lambdas/<function>/permissions.ts).
+    this.ingest.grantPermissions(INGEST_PERMISSIONS, { table, stream });
 
     // 2. Aggregate: folds each batch into per-shard partial state, one conditional write per item per batch.
     this.aggregate = new EddyFunction(this, 'Aggregate', {
@@ -85,16 +82,7 @@ export class StatelessStack extends Stack {
       memorySize: 1024,
       timeout: Duration.seconds(EVENT_SOURCE.functionTimeoutSeconds),
     });
-    // Shard progress and open windows (Query), the panes a batch touches (BatchGetItem), conditional writes
-    // of panes, shards and emitted results (PutItem), and open-window entries once emitted (DeleteItem).
-    this.aggregate.bindTable(table, [
-      'dynamodb:BatchGetItem',
-      'dynamodb:Query',
-      'dynamodb:PutItem',
-      'dynamodb:DeleteItem',
-    ]);
-    // The stream's open shards, so a shard that has not delivered its first batch holds the watermark back.
-    stream.grant(this.aggregate, 'kinesis:ListShards');
+    this.aggregate.grantPermissions(AGGREGATE_PERMISSIONS, { table, stream });
     this.aggregate.addEventSource(
       new KinesisEventSource(stream, {
         startingPosition: lambda.StartingPosition[EVENT_SOURCE.startingPosition],
@@ -130,8 +118,7 @@ export class StatelessStack extends Stack {
       config,
       logKey,
     });
-    this.publish.addEnvironment('EVENT_BUS_NAME', resultsBus.eventBusName);
-    resultsBus.grantPutEventsTo(this.publish);
+    this.publish.grantPermissions(PUBLISH_PERMISSIONS, { resultsBus });
     this.publish.addEventSource(
       new DynamoEventSource(table, {
         startingPosition: lambda.StartingPosition.TRIM_HORIZON,
@@ -163,7 +150,7 @@ export class StatelessStack extends Stack {
       config,
       logKey,
     });
-    this.query.bindTable(table, ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query']);
+    this.query.grantPermissions(QUERY_PERMISSIONS, { table });
 
     // 5. The REST API in front of ingest and query.
     this.api = new EddyApi(this, 'Api', {

@@ -14,8 +14,7 @@
  * statements Eddy's declarations can express (actions on one resource, `dynamodb:LeadingKeys`).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Pluggable } from '@smithy/types';
-import { clientPlugins } from '../lambdas/adapters/aws-clients.ts';
+import { type ClientPlugin, clientPlugins } from '../lambdas/adapters/aws-clients.ts';
 import { type IamAction, type Permission, type ResourceRole, stringLike } from '../lambdas/adapters/permissions.ts';
 import { LOCAL_ACCOUNT_ID } from './aws-clients.ts';
 
@@ -98,8 +97,7 @@ export function installAwsTwin(options: AwsTwinOptions): void {
  * The twin as an SDK plugin. Calls made outside any invocation (tests and tools using the adapters
  * directly) are not checked: only a function has a role.
  */
-// biome-ignore lint/suspicious/noExplicitAny: the middleware applies to every client's input and output types
-const plugin: Pluggable<any, any> = {
+const plugin: ClientPlugin = {
   applyToStack(stack) {
     stack.add(
       (next, context) => async (args) => {

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Handler } from 'aws-lambda';
 import { API_ROUTES, type ApiFunction, type ApiRoute } from '../config/api-routes.ts';
 import { LOCAL_ACCOUNT_ID } from './aws-clients.ts';
-import { invokeFunction } from './lambda-runtime.ts';
+import { invokeFunction, RequestTooLargeError } from './lambda-runtime.ts';
 
 export type ProxyHandler = Handler<APIGatewayProxyEvent, APIGatewayProxyResult>;
 
@@ -129,7 +129,6 @@ async function handleRequest(
       timeoutSeconds: options.functionTimeoutSeconds ?? 10,
     },
     event,
-    (message) => log(`[api] ${message}`),
   );
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {
@@ -139,6 +138,11 @@ async function handleRequest(
   try {
     outcome = await Promise.race([invocation, timeout]);
   } catch (err) {
+    if (err instanceof RequestTooLargeError) {
+      // Lambda refused the event (over 6 MB with its envelope): API Gateway answers 413, not 502.
+      reply(res, 413, requestId, { message: 'Request Too Long' }, { 'x-amzn-ErrorType': 'BadRequestException' });
+      return done(413, `: ${err.message}`);
+    }
     replyInternalError(res, requestId);
     return done(502, `: ${functionName} failed: ${(err as Error)?.stack ?? err}`);
   } finally {

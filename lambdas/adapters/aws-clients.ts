@@ -17,9 +17,10 @@ import type { Pluggable } from '@smithy/types';
  * not create.
  */
 // biome-ignore lint/suspicious/noExplicitAny: a plugin applies to every client's input and output types
-export const clientPlugins: Pluggable<any, any>[] = [];
+export type ClientPlugin = Pluggable<any, any>;
+export const clientPlugins: ClientPlugin[] = [];
 
-function withPlugins<T extends { middlewareStack: { use(plugin: Pluggable<any, any>): void } }>(client: T): T {
+function withPlugins<T extends { middlewareStack: { use(plugin: ClientPlugin): void } }>(client: T): T {
   for (const plugin of clientPlugins) client.middlewareStack.use(plugin);
   return client;
 }

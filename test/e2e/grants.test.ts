@@ -23,7 +23,10 @@ let fx: EddyFixture;
 const calls: AwsCall[] = [];
 
 beforeAll(async () => {
-  [pipeline, fx] = await Promise.all([startPipeline({ shards: 1, recordAwsCalls: (call) => calls.push(call) }), buildEddyApp()]);
+  [pipeline, fx] = await Promise.all([
+    startPipeline({ shards: 1, recordAwsCalls: (call) => calls.push(call) }),
+    buildEddyApp(),
+  ]);
   api = new Api(pipeline);
   await exerciseEveryPath();
 }, 120_000);
