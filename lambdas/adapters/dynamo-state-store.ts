@@ -11,6 +11,7 @@
  * | window to emit     | `open|<view>@<ver>`         | `<readyAt>|<start>|<tag>|<n>`     |
  * | emitted result     | `emitted|<view>@<ver>`      | `<windowEnd>|<windowStart>|<group>` |
  * | idempotency key    | `idem|<key>`                | `-`                              |
+ * | record origin      | `rec|<part>|<key>`          | `-`                              |
  *
  * A group's panes sort by time under one partition key, so a results read is one Query. Pane and shard
  * items carry `seq`, the sequence number of the last record applied; writes are conditional on it, so an
@@ -64,6 +65,8 @@ const EMITTED_TTL_S = 7 * 86_400;
 const MAX_OPEN_GROUPS_JSON = 300_000;
 /** Producers retry within minutes; a day covers retries across an outage. */
 const IDEMPOTENCY_TTL_S = 86_400;
+/** Origins are claimed for longer than idempotency keys live: a retry never outlives the key it repeats. */
+const RECORD_ORIGIN_TTL_S = 2 * 86_400;
 /** A claim whose request died (timeout, crash) may be taken over after this. Above the ingest timeout. */
 const IDEMPOTENCY_PENDING_MS = 30_000;
 const WRITE_CONCURRENCY = 32;
@@ -114,6 +117,7 @@ function shardFromItem(item: Item): ShardState {
       processed: num(item.processed),
       late: num(item.late),
       deadLettered: num(item.dead),
+      duplicates: num(item.dups),
       lateByView: JSON.parse(item.lateByView?.S ?? '{}') as Record<string, number>,
     },
   };
@@ -149,6 +153,7 @@ export const STATE_STORE_PERMISSIONS = {
   listOpenWindows: table(['dynamodb:Query'], ['open|*']),
   deleteOpenWindows: table(['dynamodb:DeleteItem'], ['open|*']),
   putEmitted: table(['dynamodb:PutItem'], ['emitted|*']),
+  claimRecordOrigins: table(['dynamodb:PutItem'], ['rec|*']),
   listEmitted: table(['dynamodb:Query'], ['emitted|*']),
   addIngestCounts: table(['dynamodb:UpdateItem'], ['ingest']),
   getIngestCounts: table(['dynamodb:Query'], ['ingest']),
@@ -228,6 +233,7 @@ export class DynamoStateStore implements StateStore {
       processed: N(state.counters.processed),
       late: N(state.counters.late),
       dead: N(state.counters.deadLettered),
+      dups: N(state.counters.duplicates),
       lateByView: S(JSON.stringify(state.counters.lateByView)),
     };
     if (state.seq !== null) item.seq = S(state.seq);
@@ -379,6 +385,28 @@ export class DynamoStateStore implements StateStore {
     }));
     const last = items[items.length - 1];
     return { records, nextCursor: out.LastEvaluatedKey && last ? str(last.sk) : null };
+  }
+
+  async claimRecordOrigins(claims: ReadonlyArray<{ origin: string; seq: string }>): Promise<Set<string>> {
+    const taken = new Set<string>();
+    const expiresAt = Math.floor(Date.now() / 1000) + RECORD_ORIGIN_TTL_S;
+    await forEachLimited(claims, WRITE_CONCURRENCY, async ({ origin, seq }) => {
+      try {
+        await this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: { pk: S(`rec|${origin}`), sk: S('-'), seq: S(seq), expiresAt: N(expiresAt) },
+            // Owned by this record already (a retry of its batch) or by nobody yet.
+            ConditionExpression: 'attribute_not_exists(pk) OR seq = :seq',
+            ExpressionAttributeValues: { ':seq': S(seq) },
+          }),
+        );
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+        taken.add(origin);
+      }
+    });
+    return taken;
   }
 
   async addIngestCounts(counts: IngestCounts): Promise<void> {

@@ -126,6 +126,12 @@ export interface StateStore {
   putEmitted(viewId: string, result: EmittedResult): Promise<boolean>;
   /** Published results of a view with windowEnd < untilEnd, in windowEnd order, after `cursor`. */
   listEmitted(viewId: string, untilEnd: number, limit: number, cursor: string | null): Promise<EmittedPage>;
+  /**
+   * Claims each record origin (an ingest request's Idempotency-Key and part) for the record with sequence
+   * number `seq`, unless another record already owns it. Returns the origins other records own: those
+   * records are repeats. Claiming again for the same `seq` is a no-op, so retries decide the same way.
+   */
+  claimRecordOrigins(claims: ReadonlyArray<{ readonly origin: string; readonly seq: string }>): Promise<Set<string>>;
   addIngestCounts(counts: IngestCounts): Promise<void>;
   /**
    * Claims a producer's Idempotency-Key. 'claimed': first use, go ahead; 'done': the stored response of the

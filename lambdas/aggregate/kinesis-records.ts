@@ -24,6 +24,7 @@ export function toBatchRecord(record: KinesisStreamRecord): BatchRecord {
     seq: paddedSequence(record.kinesis.sequenceNumber),
     arrivalMs: Math.round(record.kinesis.approximateArrivalTimestamp * 1000),
     items: decoded.items,
+    ...(decoded.origin !== undefined ? { origin: decoded.origin } : {}),
     ...(decoded.error ? { error: decoded.error } : {}),
   };
 }

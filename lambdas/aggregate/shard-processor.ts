@@ -64,6 +64,7 @@ export const SHARD_PROCESSOR_STORE_CALLS = [
   'putEmitted',
   'getEmittedThrough',
   'raiseEmittedThrough',
+  'claimRecordOrigins',
 ] as const satisfies readonly (keyof StateStore)[];
 
 type Store = Pick<StateStore, (typeof SHARD_PROCESSOR_STORE_CALLS)[number]>;
@@ -98,7 +99,7 @@ export class ShardProcessor {
     const states = await this.registerShards(await this.store.getShardStates(), shardId);
     const stored = states.find((s) => s.shardId === shardId);
     const records = stored?.seq ? batch.filter((r) => r.seq > stored.seq!) : batch;
-    const empty: BatchCounters = { processed: 0, late: 0, lateByView: {}, deadLettered: 0 };
+    const empty: BatchCounters = { processed: 0, late: 0, lateByView: {}, deadLettered: 0, duplicates: 0 };
     if (records.length === 0) {
       return {
         shardId,
@@ -115,7 +116,9 @@ export class ShardProcessor {
     const shard = await this.startBatch(shardId, stored, states, records[records.length - 1]!.seq, now);
     const progress: ShardProgress = { maxEventTime: shard.maxEventTime, watermarkFloor: shard.watermarkFloor };
 
-    const result = this.aggregator.aggregate(records, progress);
+    const { unique, duplicates } = await this.dropRepeatedRecords(records);
+    const result = this.aggregator.aggregate(unique, progress);
+    result.counters.duplicates = duplicates;
     const refs = [...result.panes.values()].map((d) => this.ref(d));
     const current = await this.store.getPanes(shardId, refs);
 
@@ -130,7 +133,7 @@ export class ShardProcessor {
     const opened = [...result.panes].filter(([key, d]) => redo.has(key) || !current.has(paneRefKey(this.ref(d))));
     const openedDeltas = opened.map(([, d]) => d);
     if (redo.size > 0) {
-      const again = this.aggregator.aggregate(records, progress, (key, seq) => {
+      const again = this.aggregator.aggregate(unique, progress, (key, seq) => {
         const after = redo.get(key);
         return after !== undefined && seq > after;
       });
@@ -181,6 +184,30 @@ export class ShardProcessor {
       counters: result.counters,
       watermark: finiteOrNull(watermarkOf(next, this.config.outOfOrdernessMs)),
     };
+  }
+
+  /**
+   * Drops records that repeat one already applied: ingest tags the records of a request that carries an
+   * Idempotency-Key with (key, part) (record-codec.ts), and a producer that retries after ingest wrote them
+   * but died before answering sends the same parts again. The first record of each origin claims it in the
+   * store (a conditional write per record, not per event, owned by that record's sequence number); a record
+   * whose origin another record owns is a repeat. The claim is deterministic, so a retry or bisection of this
+   * batch drops exactly the same records. Returns the records to apply and the number of events dropped.
+   */
+  private async dropRepeatedRecords(
+    records: readonly BatchRecord[],
+  ): Promise<{ unique: readonly BatchRecord[]; duplicates: number }> {
+    const first = new Map<string, string>();
+    for (const r of records) if (r.origin !== undefined && !first.has(r.origin)) first.set(r.origin, r.seq);
+    if (first.size === 0) return { unique: records, duplicates: 0 };
+    const takenByOthers = await this.store.claimRecordOrigins([...first].map(([origin, seq]) => ({ origin, seq })));
+    const unique: BatchRecord[] = [];
+    let duplicates = 0;
+    for (const r of records) {
+      if (r.origin === undefined || (first.get(r.origin) === r.seq && !takenByOthers.has(r.origin))) unique.push(r);
+      else duplicates += r.items.length;
+    }
+    return { unique, duplicates };
   }
 
   /**
@@ -244,7 +271,7 @@ export class ShardProcessor {
       watermarkFloor: null,
       lastActivityMs: 0,
       batches: 0,
-      counters: { processed: 0, late: 0, lateByView: {}, deadLettered: 0 },
+      counters: { processed: 0, late: 0, lateByView: {}, deadLettered: 0, duplicates: 0 },
     };
   }
 
@@ -339,6 +366,7 @@ function addCounters(a: BatchCounters, b: BatchCounters): BatchCounters {
     processed: a.processed + b.processed,
     late: a.late + b.late,
     deadLettered: a.deadLettered + b.deadLettered,
+    duplicates: a.duplicates + b.duplicates,
     lateByView,
   };
 }

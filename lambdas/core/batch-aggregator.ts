@@ -17,6 +17,8 @@ import { earliestWindowEnd, isFinal, paneStartOf } from './windows.ts';
 /** A record of the batch, decoded. `seq` is the shard sequence number padded to a fixed width (it sorts). */
 export interface BatchRecord {
   readonly seq: string;
+  /** The record's identity as ingest wrote it for a keyed request (see record-codec.ts), if any. */
+  readonly origin?: string;
   readonly arrivalMs: number;
   readonly items: readonly DecodedItem[];
   /** Why the record as a whole could not be read. */
@@ -69,6 +71,11 @@ export interface BatchCounters {
   lateByView: Record<string, number>;
   /** Events (or whole records) that could not be read, set aside with the reason. */
   deadLettered: number;
+  /**
+   * Events of records dropped as repeats: a producer retried a request with the same Idempotency-Key after
+   * ingest had written its records but died before answering (see ShardProcessor.dropRepeatedRecords).
+   */
+  duplicates: number;
 }
 
 export interface BatchResult {
@@ -117,7 +124,7 @@ export class BatchAggregator {
     const panes = new Map<string, PaneDelta>();
     const late: SideRecord[] = [];
     const deadLetters: SideRecord[] = [];
-    const counters: BatchCounters = { processed: 0, late: 0, lateByView: {}, deadLettered: 0 };
+    const counters: BatchCounters = { processed: 0, late: 0, lateByView: {}, deadLettered: 0, duplicates: 0 };
     let maxEventTime = progress.maxEventTime;
 
     for (const record of records) {

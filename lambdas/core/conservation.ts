@@ -11,6 +11,12 @@ export interface PipelineCounters {
   readonly late: number;
   readonly deadLettered: number;
   /**
+   * Events of records dropped as repeats of records already applied (a request retried with its
+   * Idempotency-Key after ingest wrote it but died before answering). Not part of the balance: the retry's
+   * events are counted accepted once, when it succeeds, like the first attempt's would have been.
+   */
+  readonly duplicates: number;
+  /**
    * Accepted at the API but not yet read by the aggregator. Negative when other producers write to the
    * stream directly: their events are processed without having been accepted by the API.
    */
@@ -25,13 +31,15 @@ export function pipelineCounters(
   let processed = 0;
   let late = 0;
   let deadLettered = 0;
+  let duplicates = 0;
   const lateByView: Record<string, number> = Object.fromEntries(viewNames.map((v) => [v, 0]));
   for (const { counters } of shards) {
     processed += counters.processed;
     late += counters.late;
     deadLettered += counters.deadLettered;
+    duplicates += counters.duplicates;
     for (const [view, n] of Object.entries(counters.lateByView)) lateByView[view] = (lateByView[view] ?? 0) + n;
   }
   const inFlight = ingest.accepted - processed - deadLettered;
-  return { events: { ...ingest, processed, late, deadLettered, inFlight }, lateByView };
+  return { events: { ...ingest, processed, late, deadLettered, duplicates, inFlight }, lateByView };
 }

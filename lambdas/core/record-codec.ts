@@ -22,6 +22,8 @@ export type DecodedItem =
 
 export interface DecodedRecord {
   readonly items: DecodedItem[];
+  /** The record's origin, for a record ingest packed for a request with an Idempotency-Key. */
+  readonly origin?: string;
   /** Set when the record as a whole could not be read (e.g. corrupt gzip). */
   readonly error?: string;
 }
@@ -32,9 +34,25 @@ export interface PackedRecord {
   readonly indexes: number[];
 }
 
-/** Packs serialized events (one JSON text each) into gzip NDJSON records of at most MAX_PACKED_BYTES before compression. */
+/**
+ * The first line of a record ingest packs for a request with an Idempotency-Key: `{"$eddy":{"origin":…}}`, the
+ * key and the record's part number. A retry of the request packs the same events into the same parts, so the
+ * aggregator can tell a repeated record from a new one (ShardProcessor.dropRepeatedRecords).
+ */
+const ORIGIN_HEADER_PREFIX = '{"$eddy":';
+
+/** A record's origin: its part number and the request's Idempotency-Key. */
+export function recordOrigin(idempotencyKey: string, part: number): string {
+  return `${part}|${idempotencyKey}`;
+}
+
+/**
+ * Packs serialized events (one JSON text each) into gzip NDJSON records of at most MAX_PACKED_BYTES before
+ * compression. With `idempotencyKey`, each record starts with its origin header.
+ */
 export function packEvents(
   serialized: ReadonlyArray<{ readonly index: number; readonly json: string }>,
+  idempotencyKey?: string,
 ): PackedRecord[] {
   const records: PackedRecord[] = [];
   let lines: string[] = [];
@@ -42,6 +60,11 @@ export function packEvents(
   let bytes = 0;
   const flush = () => {
     if (lines.length === 0) return;
+    if (idempotencyKey !== undefined) {
+      lines.unshift(
+        `${ORIGIN_HEADER_PREFIX}${JSON.stringify({ origin: recordOrigin(idempotencyKey, records.length) })}}`,
+      );
+    }
     records.push({ data: gzipSync(`${lines.join('\n')}\n`, { level: 6 }), indexes });
     lines = [];
     indexes = [];
@@ -114,5 +137,21 @@ export function decodeRecord(data: Uint8Array): DecodedRecord {
     }
   }
   if (start === '') return { items: [], error: 'record is empty' };
+  if (start.startsWith(ORIGIN_HEADER_PREFIX)) {
+    const newline = start.indexOf('\n');
+    const origin = originOf(newline === -1 ? start : start.slice(0, newline));
+    if (origin !== undefined) return { items: parseLines(newline === -1 ? '' : start.slice(newline + 1)), origin };
+  }
   return { items: parseLines(text) };
+}
+
+/** The origin in a header line, or undefined when the line is not a well-formed header (then it is an event). */
+function originOf(line: string): string | undefined {
+  try {
+    const header = JSON.parse(line) as { $eddy?: { origin?: unknown } };
+    const origin = header.$eddy?.origin;
+    return typeof origin === 'string' && origin.length > 0 ? origin : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -58,7 +58,7 @@ export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayPr
       }
     }
     claimed = key;
-    const response = await ingest(checked.valid, checked.rejected, key !== undefined);
+    const response = await ingest(checked.valid, checked.rejected, key);
     claimed = undefined;
     if (key !== undefined) {
       // Once anything is in the stream the key must stay taken: releasing it would let a retry send it twice.
@@ -80,12 +80,14 @@ export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayPr
 async function ingest(
   valid: Array<{ index: number; json: string }>,
   invalid: Rejection[],
-  withKey: boolean,
+  key: string | undefined,
 ): Promise<APIGatewayProxyResult> {
-  const { failed } = await sink.put(packEvents(valid));
+  // With a key, each record carries its origin: a retry after a crash that follows the stream write is
+  // then dropped by the aggregator instead of counted twice.
+  const { failed } = await sink.put(packEvents(valid, key));
   const rejected = [...invalid];
   // A retry with the same Idempotency-Key replays this response: events to send again need a new key.
-  const again = withKey ? 'send it again with a new Idempotency-Key' : 'send it again';
+  const again = key !== undefined ? 'send it again with a new Idempotency-Key' : 'send it again';
   for (const { record, error } of failed) {
     for (const index of record.indexes)
       rejected.push({ index, error: `the stream did not take the event (${error}); ${again}` });

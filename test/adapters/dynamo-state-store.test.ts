@@ -73,7 +73,7 @@ describe('DynamoStateStore', () => {
       watermarkFloor: null,
       lastActivityMs: 2,
       batches: 1,
-      counters: { processed: 3, late: 1, lateByView: { v: 1 }, deadLettered: 0 },
+      counters: { processed: 3, late: 1, lateByView: { v: 1 }, deadLettered: 0, duplicates: 0 },
     };
     await store.putShardState(state, null, false);
     await expect(store.putShardState(state, null, false)).rejects.toBeInstanceOf(ConcurrentWriteError);

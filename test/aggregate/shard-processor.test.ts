@@ -128,3 +128,56 @@ describe('ShardProcessor with emit: false', () => {
     expect([...store.panes.values()].reduce((n, p) => n + p.count, 0)).toBe(2);
   });
 });
+
+describe('ShardProcessor with records of keyed requests', () => {
+  const keyed = (key: string, ...times: number[]) =>
+    toBatchRecord(
+      packedRecord(
+        'shard-a',
+        times.map((dateTime) => ({ dateTime })),
+        T + 10_000_000,
+        key,
+      ),
+    );
+  const countOf = async (store: MemoryStateStore) =>
+    [...store.panes.values()].filter((p) => p.paneStart === T).reduce((n, p) => n + p.count, 0);
+
+  it('drops a record that repeats one already applied (same Idempotency-Key and part), counting its events as duplicates', async () => {
+    const store = new MemoryStateStore();
+    const processor = new ShardProcessor(config, store, () => T + 100_000);
+    await processor.process('shard-a', [keyed('k1', T + 1_000, T + 2_000)]);
+
+    // The producer's retry after ingest died: the same events, packed the same way, in a later record.
+    const report = await processor.process('shard-a', [keyed('k1', T + 1_000, T + 2_000)]);
+
+    expect(report.counters).toMatchObject({ processed: 0, duplicates: 2 });
+    expect(await countOf(store)).toBe(2);
+  });
+
+  it('applies each record of another key, and a repeat within one batch once', async () => {
+    const store = new MemoryStateStore();
+    const processor = new ShardProcessor(config, store, () => T + 100_000);
+
+    const report = await processor.process('shard-a', [
+      keyed('k1', T + 1_000),
+      keyed('k2', T + 2_000),
+      keyed('k1', T + 1_000),
+    ]);
+
+    expect(report.counters).toMatchObject({ processed: 2, duplicates: 1 });
+    expect(await countOf(store)).toBe(2);
+  });
+
+  it('applies a record again when its own batch is retried after a crash: it owns its origin', async () => {
+    const store = new MemoryStateStore();
+    const processor = new ShardProcessor(config, store, () => T + 100_000);
+    const records = [keyed('k1', T + 1_000), keyed('k2', T + 2_000)];
+    store.failPaneWriteAfter = 0;
+    await expect(processor.process('shard-a', records)).rejects.toThrow();
+
+    const report = await processor.process('shard-a', records);
+
+    expect(report.counters).toMatchObject({ processed: 2, duplicates: 0 });
+    expect(await countOf(store)).toBe(2);
+  });
+});

@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { decodeRecord, MAX_PACKED_BYTES, packEvents } from '../../lambdas/core/record-codec.ts';
+import { decodeRecord, MAX_PACKED_BYTES, packEvents, recordOrigin } from '../../lambdas/core/record-codec.ts';
 
 describe('record codec', () => {
   it('packs events into gzip NDJSON records that decode to the same events in order', () => {
@@ -44,5 +44,24 @@ describe('record codec', () => {
 
   it('reports an empty record', () => {
     expect(decodeRecord(Buffer.from('  ')).error).toBe('record is empty');
+  });
+});
+
+describe('record origins', () => {
+  it('tags each record of a keyed request with the key and its part, and reads the events without the tag', () => {
+    const events = Array.from({ length: 3 }, (_, index) => ({ index, json: JSON.stringify({ n: index }) }));
+
+    const [record] = packEvents(events, 'key-1');
+    const decoded = decodeRecord(record!.data);
+
+    expect(decoded.origin).toBe(recordOrigin('key-1', 0));
+    expect(decoded.items).toEqual([0, 1, 2].map((n) => ({ index: n, value: { n } })));
+  });
+
+  it('reads a first line that only looks like a tag as an event', () => {
+    const decoded = decodeRecord(Buffer.from('{"$eddy":{"origin":7}}\n{"n":1}\n'));
+
+    expect(decoded.origin).toBeUndefined();
+    expect(decoded.items).toHaveLength(2);
   });
 });

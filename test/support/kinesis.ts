@@ -30,9 +30,17 @@ export function kinesisRecord(shardId: string, data: Uint8Array, arrivalMs = Dat
   };
 }
 
-/** One packed (gzip NDJSON) record holding `events`, as ingest writes them. */
-export function packedRecord(shardId: string, events: readonly unknown[], arrivalMs = Date.now()): KinesisStreamRecord {
-  const packed = packEvents(events.map((e, index) => ({ index, json: JSON.stringify(e) })));
+/** One packed (gzip NDJSON) record holding `events`, as ingest writes them (for a request with `idempotencyKey`). */
+export function packedRecord(
+  shardId: string,
+  events: readonly unknown[],
+  arrivalMs = Date.now(),
+  idempotencyKey?: string,
+): KinesisStreamRecord {
+  const packed = packEvents(
+    events.map((e, index) => ({ index, json: JSON.stringify(e) })),
+    idempotencyKey,
+  );
   if (packed.length !== 1) throw new Error('test events do not fit one record');
   return kinesisRecord(shardId, packed[0]!.data, arrivalMs);
 }

@@ -119,6 +119,19 @@ export class MemoryStateStore implements StateStore {
     this.writeCounts.openWindowDeletes++;
   }
 
+  /** Record origin → the sequence number of the record that owns it. */
+  readonly origins = new Map<string, string>();
+
+  async claimRecordOrigins(claims: ReadonlyArray<{ origin: string; seq: string }>): Promise<Set<string>> {
+    const taken = new Set<string>();
+    for (const { origin, seq } of claims) {
+      const owner = this.origins.get(origin);
+      if (owner === undefined) this.origins.set(origin, seq);
+      else if (owner !== seq) taken.add(origin);
+    }
+    return taken;
+  }
+
   async putEmitted(viewId: string, result: EmittedResult): Promise<boolean> {
     const key = `${viewId}|${result.groupKey}|${result.windowStart}`;
     if (this.emitted.has(key)) {
