@@ -116,6 +116,91 @@ function fail(where: string, message: string): never {
   throw new ConfigError(`${where}: ${message}`);
 }
 
+/**
+ * Edit distance between two keys (optimal string alignment: insertions, deletions, substitutions and swaps of
+ * neighbours each cost 1), ignoring case: `groupby` is a misspelling of `groupBy`, not another key.
+ */
+export function editDistance(a: string, b: string): number {
+  const s = a.toLowerCase();
+  const t = b.toLowerCase();
+  const d: number[][] = Array.from({ length: s.length + 1 }, (_, i) =>
+    Array.from({ length: t.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= s.length; i++) {
+    for (let j = 1; j <= t.length; j++) {
+      const cost = s[i - 1] === t[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1])
+        best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
+    }
+  }
+  return d[s.length]![t.length]!;
+}
+
+/**
+ * The known key closest to `key`, if it is close enough to be a misspelling: at most a third of the longer
+ * key's characters differ (at least one may), and not all of them (`x` is not a misspelt `k`).
+ */
+export function closestKey(key: string, known: readonly string[]): string | undefined {
+  let best: { key: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = editDistance(key, candidate);
+    const longer = Math.max(key.length, candidate.length);
+    if (distance >= longer || distance > Math.max(1, Math.floor(longer / 3))) continue;
+    if (!best || distance < best.distance) best = { key: candidate, distance };
+  }
+  return best?.key;
+}
+
+/**
+ * Refuses keys that are not in `known`: a misspelt optional key (`allowedLatness`) would otherwise be ignored
+ * and its default used without a word. `others.keys` are keys of sibling shapes (another window type, another
+ * measure function): for those the message says they do not apply to `others.shape` rather than guess.
+ */
+function checkKeys(
+  value: object,
+  known: readonly string[],
+  where: string,
+  others?: { readonly keys: readonly string[]; readonly shape: string },
+): void {
+  for (const key of Object.keys(value)) {
+    if (known.includes(key)) continue;
+    if (others?.keys.includes(key))
+      fail(where, `key '${key}' does not apply to ${others.shape}; it takes ${known.join(', ')}`);
+    const near = closestKey(key, known);
+    fail(
+      where,
+      near === undefined
+        ? `unknown key '${key}'; the keys are ${known.join(', ')}`
+        : `unknown key '${key}'; did you mean '${near}'?`,
+    );
+  }
+}
+
+const CONFIG_KEYS = ['eventTimeField', 'watermark', 'views'] as const;
+const WATERMARK_KEYS = ['outOfOrderness', 'allowedLateness', 'idleTimeout'] as const;
+const VIEW_KEYS = ['name', 'where', 'groupBy', 'window', 'measures', 'emit'] as const;
+const WINDOW_KEYS: Readonly<Record<string, readonly string[]>> = {
+  tumbling: ['type', 'size'],
+  sliding: ['type', 'size', 'slide'],
+  session: ['type', 'gap'],
+};
+const ALL_WINDOW_KEYS = ['type', 'size', 'slide', 'gap'];
+const MEASURE_KEYS: Readonly<Record<string, readonly string[]>> = {
+  count: ['fn'],
+  sum: ['fn', 'field'],
+  min: ['fn', 'field'],
+  max: ['fn', 'field'],
+  avg: ['fn', 'field'],
+  distinct: ['fn', 'field'],
+  quantiles: ['fn', 'field', 'q'],
+  topk: ['fn', 'field', 'k'],
+  maxBy: ['fn', 'field', 'keep'],
+  minBy: ['fn', 'field', 'keep'],
+};
+const ALL_MEASURE_KEYS = ['fn', 'field', 'q', 'k', 'keep'];
+
 function checkField(value: unknown, where: string): string {
   if (typeof value !== 'string' || !FIELD_NAME.test(value)) {
     fail(where, `${JSON.stringify(value)} is not a field name (letters, digits and _, not starting with a digit)`);
@@ -126,6 +211,10 @@ function checkField(value: unknown, where: string): string {
 function normalizeWindow(w: unknown, where: string): WindowSpec {
   if (typeof w !== 'object' || w === null) fail(where, 'must be an object such as { type: "tumbling", size: "10s" }');
   const win = w as Record<string, unknown>;
+  const typeKeys =
+    typeof win.type === 'string' && Object.hasOwn(WINDOW_KEYS, win.type) ? WINDOW_KEYS[win.type] : undefined;
+  if (typeKeys) checkKeys(win, typeKeys, where, { keys: ALL_WINDOW_KEYS, shape: `a ${win.type} window` });
+  else checkKeys(win, ALL_WINDOW_KEYS, where);
   const bounded = (ms: number, name: string) => {
     if (ms > MAX_WINDOW_MS) fail(`${where}.${name}`, `${ms} ms is longer than the 7 day maximum`);
     return ms;
@@ -165,6 +254,10 @@ const NUMERIC_FNS = new Set(['sum', 'min', 'max', 'avg']);
 function normalizeMeasure(m: unknown, where: string): MeasureSpec {
   if (typeof m !== 'object' || m === null) fail(where, 'must be an object such as { fn: "count" }');
   const spec = m as Record<string, unknown>;
+  const fnKeys =
+    typeof spec.fn === 'string' && Object.hasOwn(MEASURE_KEYS, spec.fn) ? MEASURE_KEYS[spec.fn] : undefined;
+  if (fnKeys) checkKeys(spec, fnKeys, where, { keys: ALL_MEASURE_KEYS, shape: `measure '${spec.fn}'` });
+  else checkKeys(spec, ALL_MEASURE_KEYS, where);
   const fn = spec.fn;
   if (fn === 'count') return { fn, name: 'count' };
   if (typeof fn !== 'string') fail(`${where}.fn`, `${JSON.stringify(fn)} is not a measure function`);
@@ -214,6 +307,7 @@ function normalizeView(v: unknown, index: number): ViewSpec {
   if (typeof v !== 'object' || v === null) fail(`views[${index}]`, 'must be an object');
   const view = v as Record<string, unknown>;
   const name = view.name;
+  checkKeys(view, VIEW_KEYS, typeof name === 'string' && VIEW_NAME.test(name) ? `view '${name}'` : `views[${index}]`);
   if (typeof name !== 'string' || !VIEW_NAME.test(name)) {
     fail(`views[${index}].name`, `${JSON.stringify(name)} must match [a-z][a-z0-9_]* (at most 64 characters)`);
   }
@@ -255,9 +349,14 @@ function normalizeView(v: unknown, index: number): ViewSpec {
 /** Validates and normalizes a config; throws `ConfigError` naming the view, field and bad value. */
 export function normalizeConfig(input: unknown): PipelineConfig {
   if (typeof input !== 'object' || input === null) fail('config', 'must be an object with a views list');
+  checkKeys(input, CONFIG_KEYS, 'config');
   const cfg = input as EddyConfig;
   const eventTimeField = checkField(cfg.eventTimeField ?? 'dateTime', 'config.eventTimeField');
   const wm = cfg.watermark ?? {};
+  if (typeof wm !== 'object' || wm === null || Array.isArray(wm)) {
+    fail('config.watermark', `${JSON.stringify(wm)} must be an object such as { outOfOrderness: '4s' }`);
+  }
+  checkKeys(wm, WATERMARK_KEYS, 'config.watermark');
   const outOfOrdernessMs = parseDuration(wm.outOfOrderness ?? '4s', 'config.watermark.outOfOrderness');
   const allowedLatenessMs = parseDuration(wm.allowedLateness ?? '5s', 'config.watermark.allowedLateness');
   const idleTimeoutMs = parseDuration(wm.idleTimeout ?? '30s', 'config.watermark.idleTimeout');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import defaults from '../../config/views.ts';
-import { normalizeConfig, parseDuration } from '../../lambdas/core/config.ts';
+import { closestKey, normalizeConfig, parseDuration } from '../../lambdas/core/config.ts';
 
 const view = (over: Record<string, unknown>) => ({
   views: [{ name: 'v', groupBy: [], window: { type: 'tumbling', size: '10s' }, measures: [{ fn: 'count' }], ...over }],
@@ -76,5 +76,76 @@ describe('views config', () => {
 
   it('rejects a group field that collides with a query parameter', () => {
     expect(() => normalizeConfig(view({ groupBy: ['from'] }))).toThrow(/'from' is a query parameter/);
+  });
+  describe('unknown keys', () => {
+    it('names a misspelt view key and the known key it is closest to', () => {
+      expect(() => normalizeConfig(view({ windw: { type: 'tumbling', size: '10s' } }))).toThrow(
+        "view 'v': unknown key 'windw'; did you mean 'window'?",
+      );
+    });
+
+    it('takes a key that differs only in case for a misspelling', () => {
+      expect(() => normalizeConfig(view({ groupby: ['auction'] }))).toThrow(
+        "view 'v': unknown key 'groupby'; did you mean 'groupBy'?",
+      );
+    });
+
+    it('lists the known keys instead of a suggestion when none is close', () => {
+      expect(() => normalizeConfig(view({ colour: 'red' }))).toThrow(
+        "view 'v': unknown key 'colour'; the keys are name, where, groupBy, window, measures, emit",
+      );
+    });
+
+    it('names a view by its index when its name key is the misspelt one', () => {
+      const { name: _name, ...unnamed } = view({}).views[0]!;
+      expect(() => normalizeConfig({ views: [{ ...unnamed, nmae: 'v' }] })).toThrow(
+        "views[0]: unknown key 'nmae'; did you mean 'name'?",
+      );
+    });
+
+    it('refuses an unknown top-level key', () => {
+      expect(() => normalizeConfig({ ...view({}), veiws: [] })).toThrow(
+        "config: unknown key 'veiws'; did you mean 'views'?",
+      );
+    });
+
+    it('refuses an unknown watermark key, whose default would otherwise apply silently', () => {
+      expect(() => normalizeConfig({ ...view({}), watermark: { allowedLatness: '1m' } })).toThrow(
+        "config.watermark: unknown key 'allowedLatness'; did you mean 'allowedLateness'?",
+      );
+    });
+
+    it('refuses an unknown window key', () => {
+      expect(() => normalizeConfig(view({ window: { type: 'session', gpa: '10s' } }))).toThrow(
+        "view 'v'.window: unknown key 'gpa'; did you mean 'gap'?",
+      );
+    });
+
+    it('says a key of another window type does not apply, rather than suggesting one', () => {
+      expect(() => normalizeConfig(view({ window: { type: 'tumbling', size: '10s', slide: '2s' } }))).toThrow(
+        "view 'v'.window: key 'slide' does not apply to a tumbling window; it takes type, size",
+      );
+    });
+
+    it('refuses an unknown measure key, naming the measure by index', () => {
+      expect(() =>
+        normalizeConfig(view({ measures: [{ fn: 'count' }, { fn: 'topk', field: 'auction', kk: 5 }] })),
+      ).toThrow("view 'v'.measures[1]: unknown key 'kk'; did you mean 'k'?");
+    });
+
+    it('says a key of another measure function does not apply', () => {
+      expect(() => normalizeConfig(view({ measures: [{ fn: 'count', field: 'price' }] }))).toThrow(
+        "view 'v'.measures[0]: key 'field' does not apply to measure 'count'; it takes fn",
+      );
+    });
+
+    it('suggests only keys within a third of their length in edits, and never a whole replacement', () => {
+      expect([
+        closestKey('allowedLatness', ['outOfOrderness', 'allowedLateness', 'idleTimeout']),
+        closestKey('mesaures', ['name', 'measures']),
+        closestKey('grouping', ['groupBy']),
+        closestKey('x', ['k', 'q']),
+      ]).toEqual(['allowedLateness', 'measures', undefined, undefined]);
+    });
   });
 });
