@@ -31,6 +31,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { SideRecord } from '../core/batch-aggregator.ts';
 import { forEachLimited } from '../core/concurrency.ts';
+import { isTooDeep, OMITTED_TOO_DEEP } from '../core/nesting.ts';
 import type { Permission, TableAction } from './permissions.ts';
 import {
   ConcurrentWriteError,
@@ -334,8 +335,9 @@ export class DynamoStateStore implements StateStore {
       const parts: SideRecord['entries'][] = [[]];
       let bytes = 0;
       for (const entry of record.entries) {
-        let json = JSON.stringify(entry);
-        let kept = entry;
+        // A value nested too deeply to write as JSON would overflow the stack and fail the batch for ever.
+        let kept = isTooDeep(entry.event) ? { ...entry, event: OMITTED_TOO_DEEP } : entry;
+        let json = JSON.stringify(kept);
         if (Buffer.byteLength(json) > MAX_SIDE_BYTES) {
           kept = { ...entry, event: '(omitted: event too large to keep)' };
           json = JSON.stringify(kept);

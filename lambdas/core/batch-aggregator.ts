@@ -11,6 +11,7 @@ import type { PipelineConfig, ViewSpec } from './config.ts';
 import { MAX_FUTURE_MS, parseEventTime } from './event-time.ts';
 import { type GroupValues, groupKeyOf, groupValuesOf, matchesWhere } from './group.ts';
 import { type Accumulator, createMeasure, type Event, type Measure } from './measures/index.ts';
+import { boundedJson, isTooDeep, MAX_NESTING_DEPTH, OMITTED_TOO_DEEP } from './nesting.ts';
 import type { DecodedItem } from './record-codec.ts';
 import { earliestWindowEnd, isFinal, paneStartOf } from './windows.ts';
 
@@ -95,6 +96,15 @@ export type PaneRecordFilter = (paneKey: string, seq: string) => boolean;
  */
 export const MAX_GROUP_KEY_BYTES = 512;
 
+/** The event as plain JSON data the side output can store, or null when even copying it throws. */
+function plainCopy(value: unknown): unknown {
+  try {
+    return JSON.parse(boundedJson(value)) as unknown;
+  } catch {
+    return null;
+  }
+}
+
 export function watermarkOf(progress: ShardProgress, outOfOrdernessMs: number): number {
   const fromEvents =
     progress.maxEventTime === null ? Number.NEGATIVE_INFINITY : progress.maxEventTime - outOfOrdernessMs;
@@ -105,6 +115,15 @@ interface CompiledView {
   readonly spec: ViewSpec;
   readonly index: number;
   readonly measures: readonly Measure[];
+}
+
+/** An event ready to aggregate: its time, the views it matches, and its group in each of them. */
+interface Admitted {
+  readonly event: Event;
+  readonly time: number;
+  readonly matching: readonly CompiledView[];
+  readonly groups: readonly GroupValues[];
+  readonly keys: readonly string[];
 }
 
 export class BatchAggregator {
@@ -120,7 +139,7 @@ export class BatchAggregator {
   }
 
   aggregate(records: readonly BatchRecord[], progress: ShardProgress, filter?: PaneRecordFilter): BatchResult {
-    const { eventTimeField, outOfOrdernessMs, allowedLatenessMs } = this.config;
+    const { outOfOrdernessMs, allowedLatenessMs } = this.config;
     const panes = new Map<string, PaneDelta>();
     const late: SideRecord[] = [];
     const deadLetters: SideRecord[] = [];
@@ -135,43 +154,12 @@ export class BatchAggregator {
       if (record.error) deadEntries.push({ index: -1, reason: record.error, event: null });
 
       for (const item of record.items) {
-        if ('error' in item) {
-          deadEntries.push({ index: item.index, reason: item.error, event: null });
+        const admitted = this.admit(item, record.arrivalMs);
+        if ('dead' in admitted) {
+          deadEntries.push(admitted.dead);
           continue;
         }
-        const event = item.value;
-        if (typeof event !== 'object' || event === null || Array.isArray(event)) {
-          deadEntries.push({ index: item.index, reason: 'event is not a JSON object', event });
-          continue;
-        }
-        const parsed = parseEventTime((event as Event)[eventTimeField], eventTimeField);
-        if (!parsed.ok) {
-          deadEntries.push({ index: item.index, reason: parsed.error, event });
-          continue;
-        }
-        const time = parsed.time;
-        // Arrival time bounds how far ahead an event may claim to be, as ingest does with its clock.
-        if (time > record.arrivalMs + MAX_FUTURE_MS) {
-          deadEntries.push({
-            index: item.index,
-            reason: `event time ${new Date(time).toISOString()} is more than 1 hour after the record arrived (${new Date(record.arrivalMs).toISOString()})`,
-            event,
-          });
-          continue;
-        }
-        const matching = this.views.filter((view) => matchesWhere(event as Event, view.spec.where));
-        const groups = matching.map((view) => groupValuesOf(event as Event, view.spec.groupBy));
-        const keys = groups.map(groupKeyOf);
-        const tooLong = keys.findIndex((key) => Buffer.byteLength(key) > MAX_GROUP_KEY_BYTES);
-        if (tooLong >= 0) {
-          deadEntries.push({
-            index: item.index,
-            view: matching[tooLong]!.spec.name,
-            reason: `group ${keys[tooLong]!.slice(0, 80)}… is ${Buffer.byteLength(keys[tooLong]!)} bytes; group values may take at most ${MAX_GROUP_KEY_BYTES} bytes together`,
-            event,
-          });
-          continue;
-        }
+        const { event, time, matching, groups, keys } = admitted;
         counters.processed++;
         // The watermark follows event time but never runs ahead of the record's arrival by more than the
         // out-of-orderness: one producer whose clock is an hour fast must not make the shard's other events late.
@@ -191,7 +179,7 @@ export class BatchAggregator {
             });
             continue;
           }
-          this.addToPane(panes, view, event as Event, time, record.seq, groups[v]!, keys[v]!, filter);
+          this.addToPane(panes, view, event, time, record.seq, groups[v]!, keys[v]!, filter);
         }
         if (eventLate) counters.late++;
       }
@@ -204,6 +192,70 @@ export class BatchAggregator {
       if (recordMax > (maxEventTime ?? Number.NEGATIVE_INFINITY)) maxEventTime = recordMax;
     }
     return { panes, late, deadLetters, counters, maxEventTime };
+  }
+
+  /**
+   * Reads one item of a record into what aggregating it needs, or the dead letter it becomes. Never throws: an
+   * item that makes anything here throw is set aside with the error as its reason, so one bad event cannot fail
+   * its batch for ever. Nothing is changed before the item is admitted, so a dead letter leaves no trace in panes.
+   */
+  private admit(item: DecodedItem, arrivalMs: number): Admitted | { readonly dead: SideEntry } {
+    const { eventTimeField } = this.config;
+    if ('error' in item) return { dead: { index: item.index, reason: item.error, event: null } };
+    const value = item.value;
+    try {
+      // First: side records, group values and kept fields are written as JSON, which overflows the stack on a
+      // deeply nested value.
+      if (isTooDeep(value)) {
+        return {
+          dead: {
+            index: item.index,
+            reason: `event is nested deeper than ${MAX_NESTING_DEPTH} levels of objects and arrays`,
+            event: OMITTED_TOO_DEEP,
+          },
+        };
+      }
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        return { dead: { index: item.index, reason: 'event is not a JSON object', event: value } };
+      }
+      const event = value as Event;
+      const parsed = parseEventTime(event[eventTimeField], eventTimeField);
+      if (!parsed.ok) return { dead: { index: item.index, reason: parsed.error, event } };
+      const time = parsed.time;
+      // Arrival time bounds how far ahead an event may claim to be, as ingest does with its clock.
+      if (time > arrivalMs + MAX_FUTURE_MS) {
+        return {
+          dead: {
+            index: item.index,
+            reason: `event time ${new Date(time).toISOString()} is more than 1 hour after the record arrived (${new Date(arrivalMs).toISOString()})`,
+            event,
+          },
+        };
+      }
+      const matching = this.views.filter((view) => matchesWhere(event, view.spec.where));
+      const groups = matching.map((view) => groupValuesOf(event, view.spec.groupBy));
+      const keys = groups.map(groupKeyOf);
+      const tooLong = keys.findIndex((key) => Buffer.byteLength(key) > MAX_GROUP_KEY_BYTES);
+      if (tooLong >= 0) {
+        return {
+          dead: {
+            index: item.index,
+            view: matching[tooLong]!.spec.name,
+            reason: `group ${keys[tooLong]!.slice(0, 80)}… is ${Buffer.byteLength(keys[tooLong]!)} bytes; group values may take at most ${MAX_GROUP_KEY_BYTES} bytes together`,
+            event,
+          },
+        };
+      }
+      return { event, time, matching, groups, keys };
+    } catch (err) {
+      return {
+        dead: {
+          index: item.index,
+          reason: `event cannot be aggregated: ${(err as Error).message}`,
+          event: plainCopy(value),
+        },
+      };
+    }
   }
 
   private addToPane(

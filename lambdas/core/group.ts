@@ -4,6 +4,7 @@
  */
 import type { FieldValue, ViewSpec } from './config.ts';
 import type { Event } from './measures/index.ts';
+import { boundedJson } from './nesting.ts';
 
 export type GroupValues = ReadonlyArray<string | null>;
 
@@ -14,10 +15,13 @@ export function matchesWhere(event: Event, where: ReadonlyArray<readonly [string
   return true;
 }
 
-/** Group values are strings; a missing or null field is the null group; objects group by their JSON. */
+/**
+ * Group values are strings; a missing or null field is the null group; objects group by their JSON. Throws
+ * NestingTooDeepError for an object nested too deeply to write as JSON.
+ */
 export function groupValue(value: unknown): string | null {
   if (value === undefined || value === null) return null;
-  if (typeof value === 'object') return JSON.stringify(value);
+  if (typeof value === 'object') return boundedJson(value, 'group value');
   return String(value);
 }
 

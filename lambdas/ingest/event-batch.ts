@@ -8,6 +8,7 @@
 
 import { HttpError } from '../adapters/http.ts';
 import { MAX_FUTURE_MS, parseEventTime } from '../core/event-time.ts';
+import { boundedJson, isTooDeep, MAX_NESTING_DEPTH } from '../core/nesting.ts';
 
 export const MAX_EVENTS_PER_REQUEST = 500;
 /** Larger bodies get 413. Below API Gateway's 10 MB and Lambda's 6 MB request payload limits. */
@@ -82,17 +83,20 @@ export function checkEvents(items: ParsedBody, eventTimeField: string, nowMs: nu
   const valid: CheckedEvents['valid'] = [];
   const rejected: Rejection[] = [];
   for (const item of items) {
-    const error = item.error ?? checkEvent(item.value, eventTimeField, nowMs);
-    if (typeof error === 'string') {
-      rejected.push({ index: item.index, error });
-      continue;
+    let error: string | undefined;
+    let json = '';
+    try {
+      error = item.error ?? checkEvent(item.value, eventTimeField, nowMs);
+      if (error === undefined) {
+        json = boundedJson(item.value, 'event');
+        if (Buffer.byteLength(json) > MAX_EVENT_BYTES) error = `event is larger than ${MAX_EVENT_BYTES} bytes`;
+      }
+    } catch (err) {
+      // Whatever one event does, it fails alone: the others of the request are still ingested.
+      error = `event cannot be checked: ${(err as Error).message}`;
     }
-    const json = JSON.stringify(item.value);
-    if (Buffer.byteLength(json) > MAX_EVENT_BYTES) {
-      rejected.push({ index: item.index, error: `event is larger than ${MAX_EVENT_BYTES} bytes` });
-      continue;
-    }
-    valid.push({ index: item.index, json });
+    if (error === undefined) valid.push({ index: item.index, json });
+    else rejected.push({ index: item.index, error });
   }
   return { valid, rejected, total: items.length };
 }
@@ -101,6 +105,7 @@ function checkEvent(value: unknown, eventTimeField: string, nowMs: number): stri
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return `event is ${Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`}, not a JSON object`;
   }
+  if (isTooDeep(value)) return `event is nested deeper than ${MAX_NESTING_DEPTH} levels of objects and arrays`;
   const time = parseEventTime((value as Record<string, unknown>)[eventTimeField], eventTimeField);
   if (!time.ok) return time.error;
   if (time.time > nowMs + MAX_FUTURE_MS) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BatchAggregator, type BatchRecord } from '../../lambdas/core/batch-aggregator.ts';
 import { normalizeConfig } from '../../lambdas/core/config.ts';
+import { MAX_NESTING_DEPTH, OMITTED_TOO_DEEP } from '../../lambdas/core/nesting.ts';
 
 const config = normalizeConfig({
   watermark: { outOfOrderness: '4s', allowedLateness: '5s' },
@@ -90,5 +91,71 @@ describe('BatchAggregator and producer clocks', () => {
     const result = agg.aggregate([fast, record(T + 56_000)], { maxEventTime: null, watermarkFloor: null });
     expect(result.counters).toMatchObject({ processed: 2, late: 0 });
     expect(result.maxEventTime).toBe(T + 60_000 + 4_000);
+  });
+});
+
+describe('BatchAggregator and poison events', () => {
+  const grouped = normalizeConfig({
+    views: [
+      { name: 'by_user', groupBy: ['user'], window: { type: 'tumbling', size: '10s' }, measures: [{ fn: 'count' }] },
+    ],
+  });
+  const deep = (depth: number) => JSON.parse(`${'['.repeat(depth)}1${']'.repeat(depth)}`) as unknown;
+
+  it('sets aside an event nested too deeply, without its body, and aggregates its neighbours', () => {
+    const agg = new BatchAggregator(grouped);
+    const result = agg.aggregate(
+      [
+        record({ dateTime: T, user: 'a' }, { dateTime: T, user: deep(10_000) }, deep(300_000), {
+          dateTime: T,
+          user: 'a',
+        }),
+      ],
+      { maxEventTime: null, watermarkFloor: null },
+    );
+    expect(result.counters).toMatchObject({ processed: 2, deadLettered: 2 });
+    expect(result.deadLetters[0]!.entries).toEqual([
+      {
+        index: 1,
+        reason: `event is nested deeper than ${MAX_NESTING_DEPTH} levels of objects and arrays`,
+        event: OMITTED_TOO_DEEP,
+      },
+      {
+        index: 2,
+        reason: `event is nested deeper than ${MAX_NESTING_DEPTH} levels of objects and arrays`,
+        event: OMITTED_TOO_DEEP,
+      },
+    ]);
+    expect([...result.panes.values()].map((p) => p.count)).toEqual([2]);
+    // What the store writes as side records is JSON: it must not overflow.
+    expect(() => JSON.stringify(result.deadLetters)).not.toThrow();
+  });
+
+  it('sets aside an event with an out-of-range time, naming it', () => {
+    const agg = new BatchAggregator(grouped);
+    const result = agg.aggregate([record({ dateTime: 1e20 }, { dateTime: '2026-02-30T00:00:00Z' })], {
+      maxEventTime: null,
+      watermarkFloor: null,
+    });
+    expect(result.deadLetters[0]!.entries.map((e) => e.reason)).toEqual([
+      "event time 'dateTime' is 100000000000000000000, after 9999-12-31T23:59:59.999Z",
+      'event time \'dateTime\' is "2026-02-30T00:00:00Z", not a real date',
+    ]);
+  });
+
+  it('sets aside an event on which reading it throws, with the error, and goes on', () => {
+    const agg = new BatchAggregator(grouped);
+    const hostile = {
+      dateTime: T,
+      get user(): unknown {
+        throw new Error('field cannot be read');
+      },
+    };
+    const result = agg.aggregate([record(hostile, { dateTime: T, user: 'b' })], {
+      maxEventTime: null,
+      watermarkFloor: null,
+    });
+    expect(result.counters).toMatchObject({ processed: 1, deadLettered: 1 });
+    expect(result.deadLetters[0]!.entries[0]!.reason).toBe('event cannot be aggregated: field cannot be read');
   });
 });

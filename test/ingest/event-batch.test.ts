@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HttpError } from '../../lambdas/adapters/http.ts';
+import { MAX_NESTING_DEPTH } from '../../lambdas/core/nesting.ts';
 import { checkEvents, MAX_BODY_BYTES, parseBody } from '../../lambdas/ingest/event-batch.ts';
 
 const NOW = Date.UTC(2026, 10, 24, 10, 0, 0);
@@ -65,5 +66,40 @@ describe('POST /events body', () => {
       NOW,
     );
     expect(checked.rejected).toEqual([{ index: 1, error: expect.stringMatching(/^line 2 is not JSON/) }]);
+  });
+});
+
+describe('POST /events: events no check may fail on', () => {
+  const deep = (depth: number) => JSON.parse(`${'['.repeat(depth)}1${']'.repeat(depth)}`) as unknown;
+
+  it('rejects one event nested 10,000 levels deep by its index and keeps the other 499', () => {
+    const events: unknown[] = Array.from({ length: 500 }, () => bid());
+    events[3] = bid({ x: deep(10_000) });
+    const body = `[${events.map((e, i) => (i === 3 ? `{"type":"bid","dateTime":${NOW},"x":${'['.repeat(10_000)}${']'.repeat(10_000)}}` : JSON.stringify(e))).join(',')}]`;
+    const checked = checkEvents(parseBody(body, 'application/json'), 'dateTime', NOW);
+    expect(checked.valid).toHaveLength(499);
+    expect(checked.rejected).toEqual([
+      {
+        index: 3,
+        error: `event is nested deeper than ${MAX_NESTING_DEPTH} levels of objects and arrays`,
+      },
+    ]);
+  });
+
+  it('accepts an event nested exactly to the limit', () => {
+    const event = bid({ x: deep(MAX_NESTING_DEPTH - 1) });
+    expect(checkEvents([{ index: 0, value: event }], 'dateTime', NOW).valid).toHaveLength(1);
+  });
+
+  it.each([1e20, 1e308, 8_640_000_000_000_001])('rejects event time %s, after year 9999, by index', (time) => {
+    const checked = checkEvents(parseBody(`{"type":"bid","dateTime":${time}}`, 'application/json'), 'dateTime', NOW);
+    expect(checked.rejected).toEqual([{ index: 0, error: expect.stringContaining('after 9999-12-31T23:59:59.999Z') }]);
+  });
+
+  it('rejects a date that is not in the calendar', () => {
+    const checked = checkEvents([{ index: 0, value: bid({ dateTime: '2026-02-30T00:00:00Z' }) }], 'dateTime', NOW);
+    expect(checked.rejected).toEqual([
+      { index: 0, error: 'event time \'dateTime\' is "2026-02-30T00:00:00Z", not a real date' },
+    ]);
   });
 });

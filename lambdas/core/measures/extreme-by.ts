@@ -1,4 +1,5 @@
 import type { MeasureSpec } from '../config.ts';
+import { isTooDeep, OMITTED_TOO_DEEP } from '../nesting.ts';
 import { type Accumulator, type Event, type Measure, numericValue } from './measure.ts';
 
 /** A kept value larger than this (as JSON) is kept as the start of its JSON text: items are at most 400 KB. */
@@ -8,6 +9,8 @@ function boundedKept(value: unknown): unknown {
   if (value === undefined || value === null) return null;
   if (typeof value === 'number' || typeof value === 'boolean') return value;
   if (typeof value === 'string') return value.length > MAX_KEPT_JSON ? value.slice(0, MAX_KEPT_JSON) : value;
+  // The aggregator sets such events aside before any measure sees them; a kept value must never overflow anyway.
+  if (isTooDeep(value)) return OMITTED_TOO_DEEP;
   const json = JSON.stringify(value);
   return json.length > MAX_KEPT_JSON ? json.slice(0, MAX_KEPT_JSON) : value;
 }
