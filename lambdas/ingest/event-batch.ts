@@ -30,6 +30,34 @@ export interface CheckedEvents {
 
 type ParsedBody = Array<{ readonly index: number; readonly value?: unknown; readonly error?: string }>;
 
+const UTF8_BOM = '\ufeff';
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The body as text: UTF-8, without a leading byte order mark (some Windows tools write one). A body that is not
+ * UTF-8 is a 400 rather than text with replaced characters. API Gateway hands the function a body that is not of
+ * a binary media type as a string, with U+FFFD in place of each byte sequence that is not UTF-8; that character
+ * is therefore refused too (an event that means it writes the JSON escape `\ufffd`).
+ */
+export function decodeBody(body: string | null, isBase64Encoded: boolean): string {
+  let text = body ?? '';
+  if (isBase64Encoded) {
+    try {
+      text = strictUtf8.decode(Buffer.from(text, 'base64'));
+    } catch {
+      throw new HttpError(400, 'body is not valid UTF-8; send JSON as UTF-8 text');
+    }
+  }
+  const replaced = text.indexOf('\ufffd');
+  if (replaced >= 0) {
+    throw new HttpError(
+      400,
+      `body is not valid UTF-8 (U+FFFD, the replacement for bytes that are not UTF-8, at character ${replaced}); send JSON as UTF-8 text, and write U+FFFD itself as \\ufffd`,
+    );
+  }
+  return text.startsWith(UTF8_BOM) ? text.slice(1) : text;
+}
+
 function mediaType(contentType: string | undefined): string {
   return (contentType ?? 'application/json').split(';')[0]!.trim().toLowerCase();
 }

@@ -14,7 +14,7 @@ import { KinesisSink } from '../adapters/kinesis-sink.ts';
 import { RESOURCE_ENV } from '../adapters/permissions.ts';
 import type { StateStore } from '../adapters/state-store.ts';
 import { packEvents } from '../core/record-codec.ts';
-import { checkEvents, parseBody, type Rejection } from './event-batch.ts';
+import { checkEvents, decodeBody, parseBody, type Rejection } from './event-batch.ts';
 import type { INGEST_STORE_CALLS } from './permissions.ts';
 
 const config = loadPipelineConfig();
@@ -31,7 +31,7 @@ export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayPr
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
       throw new HttpError(400, 'Idempotency-Key header must be 1 to 128 printable ASCII characters without spaces');
     }
-    const body = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
+    const body = decodeBody(event.body, event.isBase64Encoded);
     const checked = checkEvents(
       parseBody(body, header(event.headers, 'content-type')),
       config.eventTimeField,

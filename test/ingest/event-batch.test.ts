@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HttpError } from '../../lambdas/adapters/http.ts';
 import { MAX_NESTING_DEPTH } from '../../lambdas/core/nesting.ts';
-import { checkEvents, MAX_BODY_BYTES, parseBody } from '../../lambdas/ingest/event-batch.ts';
+import { checkEvents, decodeBody, MAX_BODY_BYTES, parseBody } from '../../lambdas/ingest/event-batch.ts';
 
 const NOW = Date.UTC(2026, 10, 24, 10, 0, 0);
 const bid = (over: Record<string, unknown> = {}) => ({
@@ -101,5 +101,30 @@ describe('POST /events: events no check may fail on', () => {
     expect(checked.rejected).toEqual([
       { index: 0, error: 'event time \'dateTime\' is "2026-02-30T00:00:00Z", not a real date' },
     ]);
+  });
+});
+
+describe('POST /events body encoding', () => {
+  it('strips a UTF-8 byte order mark', () => {
+    const body = `\ufeff${JSON.stringify(bid())}`;
+    expect(decodeBody(body, false)).toBe(JSON.stringify(bid()));
+    expect(decodeBody(Buffer.from(body).toString('base64'), true)).toBe(JSON.stringify(bid()));
+  });
+
+  it('is 400 for a base64 body that is not UTF-8', () => {
+    const bytes = Buffer.concat([Buffer.from('{"type":"b'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+    expect(() => decodeBody(bytes.toString('base64'), true)).toThrow('body is not valid UTF-8');
+    expect(statusOf(() => decodeBody(bytes.toString('base64'), true))).toBe(400);
+  });
+
+  it('is 400 for a text body holding U+FFFD, what API Gateway puts in place of bytes that are not UTF-8', () => {
+    const replaced = Buffer.from([0x7b, 0xff, 0x7d]).toString('utf8');
+    expect(statusOf(() => decodeBody(replaced, false))).toBe(400);
+    expect(() => decodeBody(replaced, false)).toThrow(/not valid UTF-8 \(U\+FFFD.* at character 1\)/);
+  });
+
+  it('accepts U+FFFD written as a JSON escape, and other non-ASCII text', () => {
+    const body = JSON.stringify(bid({ note: 'caf\u00e9 \u{1f600}' })).replace('café', 'caf\\ufffd');
+    expect(decodeBody(body, false)).toBe(body);
   });
 });
