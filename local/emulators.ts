@@ -13,7 +13,7 @@ import { localDynamoClient, localKinesisClient } from './aws-clients.ts';
 
 export interface EmulatorOptions {
   /**
-   * Directory for persistent emulator state (`kinesis/` and `dynamodb/` inside it).
+   * Directory for the table's persistent state (`dynamodb/` inside it); the stream is kept by the runtime's journal.
    * @default - in memory: everything is gone when the emulators stop
    */
   readonly persistDir?: string;
@@ -45,7 +45,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
   const timeoutMs = options.startTimeoutMs ?? 20_000;
   // Started side by side: kinesis-local takes about a second to boot, dynalite a few hundred milliseconds.
   const [kinesis, dynamo] = await Promise.allSettled([
-    startWithRetry('kinesis-local', (port) => kinesisLocalCommand(port, options.persistDir), probeKinesis, timeoutMs),
+    startWithRetry('kinesis-local', (port) => kinesisLocalCommand(port), probeKinesis, timeoutMs),
     startWithRetry('dynalite', (port) => dynaliteCommand(port, options.persistDir), probeDynamo, timeoutMs),
   ]);
   if (kinesis.status === 'rejected' || dynamo.status === 'rejected') {
@@ -81,7 +81,7 @@ interface ChildCommand {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-async function kinesisLocalCommand(plainPort: number, persistDir: string | undefined): Promise<ChildCommand> {
+async function kinesisLocalCommand(plainPort: number): Promise<ChildCommand> {
   // The TLS port is unused but must be free: its default (4567) is also dynalite's default.
   const tlsPort = await freePort();
   const env: NodeJS.ProcessEnv = {
@@ -95,11 +95,9 @@ async function kinesisLocalCommand(plainPort: number, persistDir: string | undef
     SPLIT_SHARD_DURATION: '0ms',
     MERGE_SHARDS_DURATION: '0ms',
   };
-  if (persistDir !== undefined) {
-    const dir = path.resolve(persistDir, 'kinesis');
-    mkdirSync(dir, { recursive: true });
-    Object.assign(env, { SHOULD_PERSIST_DATA: 'true', LOAD_DATA_IF_EXISTS: 'true', PERSIST_PATH: dir });
-  }
+  // No persistence of kinesis-local's own, even with a persist dir: it snapshots every few seconds, so a crash
+  // loses what it took since, and its record numbers carry the time they were written, so what is put back
+  // gets other numbers. The runtime journals the stream itself and replays it at start (local/stream-journal.ts).
   return { args: [path.join(KINESIS_LOCAL_DIR, 'main.js')], env };
 }
 

@@ -2,6 +2,7 @@
  * The whole pipeline on this machine: emulators, the resources the CDK app declares, the real handlers, the
  * event source mapping and the HTTP API. `npm start` runs it; end-to-end tests start it in-process.
  */
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -26,11 +27,13 @@ import { type LocalApi, type ProxyHandler, startLocalApi } from './http-server.t
 import { JsonLinesOnFailureDestination } from './on-failure-destination.ts';
 import { ensureStream, ensureTable } from './resources.ts';
 import { startSchedule } from './scheduler.ts';
+import { installStreamJournal, StreamJournal } from './stream-journal.ts';
 import {
   type EventSourceSettings,
   KinesisEventSource,
   type KinesisEventSourceOptions,
   type KinesisHandler,
+  type RestoredRecord,
 } from './shard-poller.ts';
 
 export const PROJECT_DIR = path.resolve(import.meta.dirname, '..');
@@ -151,6 +154,15 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       },
       record: options.recordAwsCalls,
     });
+    // With --data-dir, every record a handler puts is journaled before it is acknowledged (local/stream-journal.ts).
+    let journal: StreamJournal | undefined;
+    if (persistent) {
+      await mkdir(dataDir, { recursive: true });
+      journal = StreamJournal.open(path.join(dataDir, 'stream-journal.jsonl'), streamName);
+      const opened = journal;
+      cleanup.push(async () => opened.close());
+    }
+    installStreamJournal(journal);
     // The handlers read their environment when their modules load: set it before importing them.
     Object.assign(process.env, handlerEnv);
     delete process.env.AWS_SESSION_TOKEN;
@@ -161,6 +173,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       ensureTable(dynamodb, tableName),
       loadHandlers(options.handlers ?? {}, handlerEnv),
     ]);
+    // With --data-dir the stream starts empty and the journal replays what it held, before anything else
+    // reads or writes it.
+    const restored = journal ? await journal.restore(kinesis) : new Map<string, RestoredRecord>();
+    if (restored.size > 0) log(`[local] replayed ${restored.size} record(s) into the stream from ${journal!.file}`);
 
     const onFailure = await JsonLinesOnFailureDestination.open(path.join(dataDir, 'on-failure.jsonl'), {
       truncate: !persistent,
@@ -177,6 +193,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       functionTimeoutSeconds: EVENT_SOURCE.functionTimeoutSeconds,
       onFailure,
       checkpoints,
+      restored,
       settings,
       idlePollMs,
       retryBackoffMs,

@@ -49,6 +49,12 @@ export interface EventSourceSettings {
 
 export type KinesisHandler = Handler<KinesisStreamEvent, KinesisStreamBatchResponse | undefined>;
 
+/** A record's identity when ingest first wrote it. */
+export interface RestoredRecord {
+  readonly seq: string;
+  readonly arrivalMs: number;
+}
+
 export interface KinesisEventSourceOptions {
   readonly kinesis: KinesisClient;
   readonly stream: StreamIdentity & { readonly streamName: string };
@@ -62,6 +68,13 @@ export interface KinesisEventSourceOptions {
   readonly functionTimeoutSeconds?: number;
   /** @default - in memory */
   readonly checkpoints?: CheckpointStore;
+  /**
+   * Records the runtime replayed into the stream from its journal at start (local/stream-journal.ts), by
+   * `shardId:sequenceNumber` as the stream numbers them now: they are delivered under the sequence number and
+   * arrival time they had when ingest first wrote them, as Kinesis would have kept them.
+   * @default - none
+   */
+  readonly restored?: ReadonlyMap<string, RestoredRecord>;
   /**
    * Wait between polls of a shard that had nothing to read. Lambda polls each shard once a second; a shorter
    * wait only makes local results show up sooner.
@@ -487,6 +500,16 @@ export class KinesisEventSource {
     }
   }
 
+  /** The record's sequence number and arrival as the function sees them: its original ones if it was restored. */
+  private identity(shard: ShardState, r: KinesisRecord): RestoredRecord {
+    return (
+      this.options.restored?.get(`${shard.shardId}:${r.SequenceNumber}`) ?? {
+        seq: r.SequenceNumber!,
+        arrivalMs: r.ApproximateArrivalTimestamp!.getTime(),
+      }
+    );
+  }
+
   private event(shard: ShardState, batch: readonly KinesisRecord[]): KinesisStreamEvent {
     const { streamArn } = this.options.stream;
     const invokeIdentityArn = executionRoleArn(this.functionName);
@@ -496,13 +519,13 @@ export class KinesisEventSource {
           kinesis: {
             kinesisSchemaVersion: '1.0',
             partitionKey: r.PartitionKey!,
-            sequenceNumber: r.SequenceNumber!,
+            sequenceNumber: this.identity(shard, r).seq,
             data: Buffer.from(r.Data!).toString('base64'),
-            approximateArrivalTimestamp: r.ApproximateArrivalTimestamp!.getTime() / 1_000,
+            approximateArrivalTimestamp: this.identity(shard, r).arrivalMs / 1_000,
           },
           eventSource: 'aws:kinesis',
           eventVersion: '1.0',
-          eventID: `${shard.shardId}:${r.SequenceNumber}`,
+          eventID: `${shard.shardId}:${this.identity(shard, r).seq}`,
           eventName: 'aws:kinesis:record',
           invokeIdentityArn,
           awsRegion: LOCAL_REGION,

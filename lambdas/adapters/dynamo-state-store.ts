@@ -68,8 +68,12 @@ const MAX_OPEN_GROUPS_JSON = 300_000;
 const IDEMPOTENCY_TTL_S = 86_400;
 /** Origins are claimed for longer than idempotency keys live: a retry never outlives the key it repeats. */
 const RECORD_ORIGIN_TTL_S = 2 * 86_400;
-/** A claim whose request died (timeout, crash) may be taken over after this. Above the ingest timeout. */
-const IDEMPOTENCY_PENDING_MS = 30_000;
+/**
+ * A claim whose request died (timeout, crash) may be taken over after this: just above the ingest function's
+ * 10 s timeout, so no invocation that holds it can still be running. Taking over is safe even if its records
+ * reached the stream: they carry their origin, and the aggregator drops the retry's repeats.
+ */
+const IDEMPOTENCY_PENDING_MS = 12_000;
 const WRITE_CONCURRENCY = 32;
 
 const S = (s: string): AttributeValue => ({ S: s });

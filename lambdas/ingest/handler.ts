@@ -65,7 +65,7 @@ export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayPr
       if (response.statusCode === 503) await store.releaseIdempotencyKey(key);
       else
         await store.completeIdempotencyKey(key, response).catch((err: unknown) => {
-          logger.error('idempotency key not completed; a retry within 30 s gets 409', { error: err as Error, key });
+          logger.error('idempotency key not completed; a retry within 12 s gets 409', { error: err as Error, key });
         });
     }
     return response;
