@@ -1,3 +1,7 @@
+import { mulberry32 } from '../lambdas/core/random.ts';
+
+export { mulberry32 };
+
 /**
  * A Nexmark-like event generator: people, auctions and bids in the benchmark's 1:3:46 proportions, with
  * bids concentrated on recent auctions (the "hot auctions" skew of the benchmark). Deterministic per seed.
@@ -16,18 +20,6 @@ export type NexmarkEvent = Record<string, string | number>;
 
 const STATES = ['OR', 'ID', 'CA', 'WA', 'AZ', 'NV', 'UT', 'TX'];
 const CHANNELS = ['Google', 'Facebook', 'Baidu', 'Apple'];
-
-/** mulberry32: a small seeded PRNG, so benches and accuracy tests draw the same data on every run. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function* nexmarkEvents(options: NexmarkOptions): Generator<NexmarkEvent> {
   const random = mulberry32(options.seed ?? 42);
