@@ -415,7 +415,14 @@ export class DynamoStateStore implements StateStore {
     return taken;
   }
 
-  async addIngestCounts(counts: IngestCounts): Promise<void> {
+  async addIngestCounts(counts: Partial<IngestCounts>): Promise<void> {
+    const attributes: Record<keyof IngestCounts, string> = {
+      accepted: 'accepted',
+      rejected: 'rejected',
+      requestsRejected: 'requestsRejected',
+    };
+    const added = (Object.keys(attributes) as Array<keyof IngestCounts>).filter((c) => counts[c] !== undefined);
+    if (added.length === 0) return;
     // One counter item per request would be a hot key at high request rates; spreading over 10 items
     // gives 10x the write throughput, and reads sum them.
     const slot = Math.floor(Math.random() * INGEST_COUNTER_ITEMS);
@@ -423,8 +430,8 @@ export class DynamoStateStore implements StateStore {
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: { pk: S('ingest'), sk: S(String(slot)) },
-        UpdateExpression: 'ADD accepted :a, rejected :r',
-        ExpressionAttributeValues: { ':a': N(counts.accepted), ':r': N(counts.rejected) },
+        UpdateExpression: `ADD ${added.map((c) => `${attributes[c]} :${c}`).join(', ')}`,
+        ExpressionAttributeValues: Object.fromEntries(added.map((c) => [`:${c}`, N(counts[c]!)])),
       }),
     );
   }
@@ -440,11 +447,13 @@ export class DynamoStateStore implements StateStore {
     );
     let accepted = 0;
     let rejected = 0;
+    let requestsRejected = 0;
     for (const item of out.Items ?? []) {
       accepted += num(item.accepted);
       rejected += num(item.rejected);
+      requestsRejected += num(item.requestsRejected);
     }
-    return { accepted, rejected };
+    return { accepted, rejected, requestsRejected };
   }
 
   async claimIdempotencyKey(key: string, nowMs: number): Promise<IdempotencyClaim> {

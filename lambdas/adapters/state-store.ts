@@ -79,7 +79,10 @@ export interface EmittedPage {
 
 export interface IngestCounts {
   readonly accepted: number;
+  /** Events refused one by one (by index). */
   readonly rejected: number;
+  /** Requests refused as a whole before any event was read (unreadable body, too many events, 413, 415). */
+  readonly requestsRejected: number;
 }
 
 export interface StoredResponse {
@@ -132,7 +135,8 @@ export interface StateStore {
    * records are repeats. Claiming again for the same `seq` is a no-op, so retries decide the same way.
    */
   claimRecordOrigins(claims: ReadonlyArray<{ readonly origin: string; readonly seq: string }>): Promise<Set<string>>;
-  addIngestCounts(counts: IngestCounts): Promise<void>;
+  /** Adds to the ingest counters; a counter left out is unchanged. */
+  addIngestCounts(counts: Partial<IngestCounts>): Promise<void>;
   /**
    * Claims a producer's Idempotency-Key. 'claimed': first use, go ahead; 'done': the stored response of the
    * request that used it; 'in-progress': another request with this key is being handled right now.

@@ -41,5 +41,6 @@ export function pipelineCounters(
     for (const [view, n] of Object.entries(counters.lateByView)) lateByView[view] = (lateByView[view] ?? 0) + n;
   }
   const inFlight = ingest.accepted - processed - deadLettered;
-  return { events: { ...ingest, processed, late, deadLettered, duplicates, inFlight }, lateByView };
+  const { accepted, rejected } = ingest;
+  return { events: { accepted, rejected, processed, late, deadLettered, duplicates, inFlight }, lateByView };
 }

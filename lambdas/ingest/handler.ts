@@ -70,7 +70,11 @@ export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayPr
     }
     return response;
   } catch (err) {
-    if (err instanceof HttpError) return json(err.statusCode, { error: err.message });
+    if (err instanceof HttpError) {
+      // Refused as a whole, before any event was read: no event counter sees it. A 409 is not a refusal.
+      if (err.statusCode !== 409) await countRejectedRequest();
+      return json(err.statusCode, { error: err.message });
+    }
     // Ingest reports partial writes instead of throwing: when it throws, nothing of this request was written.
     if (claimed !== undefined) await store.releaseIdempotencyKey(claimed).catch(() => undefined);
     throw err;
@@ -105,4 +109,13 @@ async function ingest(
   }
   if (accepted === 0) return json(503, { accepted, rejected }, { 'retry-after': '1' });
   return json(rejected.length === 0 ? 202 : 207, { accepted, rejected });
+}
+
+/** Counts a request refused as a whole (GET /status `requestsRejected`); a counter failure never changes the answer. */
+async function countRejectedRequest(): Promise<void> {
+  await store.addIngestCounts({ requestsRejected: 1 }).catch((err: unknown) => {
+    logger.error('rejected-request counter not updated; /status will under-count requestsRejected', {
+      error: err as Error,
+    });
+  });
 }

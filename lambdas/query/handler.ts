@@ -205,6 +205,7 @@ async function status() {
   const watermark = await currentWatermark(states);
   return {
     events,
+    requestsRejected: ingest.requestsRejected,
     lateByView,
     watermark: iso(watermark),
     shards: states.map((s) => {

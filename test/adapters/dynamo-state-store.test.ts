@@ -118,9 +118,10 @@ describe('DynamoStateStore', () => {
     expect(await store.getEmittedThrough()).toBe(5_000);
   });
 
-  it('sums ingest counters over their spread items', async () => {
+  it('sums ingest counters over their spread items, leaving the ones a call does not name', async () => {
     for (let i = 0; i < 20; i++) await store.addIngestCounts({ accepted: 2, rejected: 1 });
-    expect(await store.getIngestCounts()).toEqual({ accepted: 40, rejected: 20 });
+    for (let i = 0; i < 3; i++) await store.addIngestCounts({ requestsRejected: 1 });
+    expect(await store.getIngestCounts()).toEqual({ accepted: 40, rejected: 20, requestsRejected: 3 });
   });
 });
 

@@ -53,6 +53,8 @@ async function exerciseEveryPath(): Promise<void> {
   expect((await api.post([bid(1, 1, start)], { 'Idempotency-Key': 'grants-1' })).status).toBe(202);
   expect((await api.post([bid(3, 3, start + 2_000), { type: 'bid' }])).status).toBe(207);
   expect((await api.post([{ type: 'bid' }])).status).toBe(400);
+  // Refused as a whole: counted as a rejected request.
+  expect((await api.post('[')).status).toBe(400);
   await api.post([{ type: 'person', state: 'OR', dateTime: start + 3_000 }]);
   // A record another producer wrote that cannot be read: a dead letter.
   await pipeline.kinesis.send(

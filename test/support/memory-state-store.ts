@@ -150,9 +150,13 @@ export class MemoryStateStore implements StateStore {
   async listSideRecords(): Promise<SidePage> {
     throw new Error('not used by these tests');
   }
-  async addIngestCounts(_: IngestCounts): Promise<void> {}
+  readonly ingest: IngestCounts = { accepted: 0, rejected: 0, requestsRejected: 0 };
+  async addIngestCounts(counts: Partial<IngestCounts>): Promise<void> {
+    const target = this.ingest as { -readonly [K in keyof IngestCounts]: number };
+    for (const [name, n] of Object.entries(counts) as Array<[keyof IngestCounts, number]>) target[name] += n;
+  }
   async getIngestCounts(): Promise<IngestCounts> {
-    return { accepted: 0, rejected: 0 };
+    return { ...this.ingest };
   }
   async claimIdempotencyKey(): Promise<IdempotencyClaim> {
     return { state: 'claimed' };
