@@ -52,11 +52,14 @@ export class EddyAlarms extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
 
-    // A message here is a batch the aggregator gave up on: its events are not in any result until replayed.
+    // A message sent here is a batch the aggregator gave up on: its events are in no result until redriven.
+    // Sent, not visible: the on-failure function consumes the queue within seconds (recording each batch,
+    // GET /failed-batches), so the visible count stays at 0.
     this.deadLetters = props.onFailureQueue
-      .metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(5) })
+      .metricNumberOfMessagesSent({ statistic: cloudwatch.Stats.SUM, period: Duration.minutes(5) })
       .createAlarm(this, 'OnFailureMessages', {
-        alarmDescription: 'Batches were sent to the aggregator on-failure queue: their events are missing from results',
+        alarmDescription:
+          'Batches were given up on (on-failure queue): their events are missing from results until npm run redrive; see GET /failed-batches',
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,

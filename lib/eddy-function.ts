@@ -142,7 +142,7 @@ export class EddyFunction extends NodejsFunction {
    *   behalf: readers get `kms:Decrypt`, writers also `kms:Encrypt` and `kms:GenerateDataKey` (CDK's
    *   `grantWriteData` would add wildcard actions).
    * - Stream: the actions on the stream; a producer of a KMS-encrypted stream also needs
-   *   `kms:GenerateDataKey` on its key.
+   *   `kms:GenerateDataKey` on its key, a reader `kms:Decrypt`.
    * - Results bus: the actions on the bus.
    */
   grantPermissions(permissions: readonly Permission[], resources: FunctionResources): void {
@@ -171,6 +171,7 @@ export class EddyFunction extends NodejsFunction {
           stream.grant(this, ...permission.actions);
           if (permission.actions.includes('kinesis:PutRecords'))
             stream.encryptionKey?.grant(this, 'kms:GenerateDataKey');
+          if (permission.actions.includes('kinesis:GetRecords')) stream.encryptionKey?.grant(this, 'kms:Decrypt');
           break;
         }
         case 'resultsBus': {

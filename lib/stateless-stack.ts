@@ -14,13 +14,14 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource, KinesisEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { EMIT_SCHEDULE, EVENT_SOURCE } from '../config/event-source.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import { AGGREGATE_PERMISSIONS } from '../lambdas/aggregate/permissions.ts';
 import { INGEST_PERMISSIONS } from '../lambdas/ingest/permissions.ts';
+import { ON_FAILURE_PERMISSIONS } from '../lambdas/on-failure/permissions.ts';
 import { PUBLISH_PERMISSIONS } from '../lambdas/publish/permissions.ts';
 import { QUERY_PERMISSIONS } from '../lambdas/query/permissions.ts';
 import { EddyAlarms } from './eddy-alarms.ts';
@@ -53,6 +54,7 @@ export class StatelessStack extends Stack {
   readonly aggregate: EddyFunction;
   readonly query: EddyFunction;
   readonly publish: EddyFunction;
+  readonly onFailure: EddyFunction;
   readonly api: EddyApi;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
@@ -159,7 +161,19 @@ export class StatelessStack extends Stack {
       logKey,
     });
 
-    // 6. Alarms on the signs that results are late or records were given up on.
+    // 6. On-failure: records each batch the event source mappings give up on in the table, with the number
+    //    of events its records held, so /status counts it, GET /failed-batches lists it and `npm run redrive`
+    //    finds it. Consuming the queue replaces reading it by hand; the alarm below counts what is sent to it.
+    this.onFailure = new EddyFunction(this, 'OnFailure', {
+      entry: path.join(LAMBDAS_DIR, 'on-failure', 'handler.ts'),
+      config,
+      logKey,
+    });
+    this.onFailure.grantPermissions(ON_FAILURE_PERMISSIONS, { table, stream });
+    // A message that cannot be recorded is reported alone and stays in the queue (14 days) to be tried again.
+    this.onFailure.addEventSource(new SqsEventSource(onFailureQueue, { batchSize: 10, reportBatchItemFailures: true }));
+
+    // 7. Alarms on the signs that results are late or records were given up on.
     new EddyAlarms(this, 'Alarms', { aggregate: this.aggregate, onFailureQueue });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url, description: 'Base URL of the Eddy API' });

@@ -7,11 +7,12 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
-import type { Handler, ScheduledEvent } from 'aws-lambda';
+import type { Handler, ScheduledEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { EMIT_SCHEDULE, EVENT_SOURCE, LOCAL_RESOURCES } from '../config/event-source.ts';
 import { type LoadedConfig, loadConfigFile } from '../config/load.ts';
 import { AGGREGATE_PERMISSIONS } from '../lambdas/aggregate/permissions.ts';
 import { INGEST_PERMISSIONS } from '../lambdas/ingest/permissions.ts';
+import { ON_FAILURE_PERMISSIONS } from '../lambdas/on-failure/permissions.ts';
 import { QUERY_PERMISSIONS } from '../lambdas/query/permissions.ts';
 import {
   LOCAL_ACCOUNT_ID,
@@ -24,10 +25,11 @@ import { type AwsCall, installAwsTwin } from './aws-twin.ts';
 import { CheckpointStore } from './checkpoint-store.ts';
 import { type Emulators, startEmulators } from './emulators.ts';
 import { type LocalApi, type ProxyHandler, startLocalApi } from './http-server.ts';
+import { invokeFunction } from './lambda-runtime.ts';
+import { writeLocalEndpoints } from './local-endpoints.ts';
 import { JsonLinesOnFailureDestination } from './on-failure-destination.ts';
 import { ensureStream, ensureTable } from './resources.ts';
 import { startSchedule } from './scheduler.ts';
-import { installStreamJournal, StreamJournal } from './stream-journal.ts';
 import {
   type EventSourceSettings,
   KinesisEventSource,
@@ -35,16 +37,24 @@ import {
   type KinesisHandler,
   type RestoredRecord,
 } from './shard-poller.ts';
+import { installStreamJournal, StreamJournal } from './stream-journal.ts';
 
 export const PROJECT_DIR = path.resolve(import.meta.dirname, '..');
 
 /** The local functions' names (the CDK app lets CloudFormation name the deployed ones). */
-export const FUNCTION_NAMES = { ingest: 'eddy-ingest', query: 'eddy-query', aggregate: 'eddy-aggregate' } as const;
+export const FUNCTION_NAMES = {
+  ingest: 'eddy-ingest',
+  query: 'eddy-query',
+  aggregate: 'eddy-aggregate',
+  onFailure: 'eddy-on-failure',
+} as const;
 
 export interface PipelineHandlers {
   readonly ingest: ProxyHandler;
   readonly query: ProxyHandler;
   readonly aggregate: KinesisHandler;
+  /** The on-failure queue's consumer (lambdas/on-failure). */
+  readonly onFailure: Handler<SQSEvent, SQSBatchResponse>;
 }
 
 export interface LocalPipelineOptions {
@@ -147,6 +157,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         [FUNCTION_NAMES.ingest]: INGEST_PERMISSIONS,
         [FUNCTION_NAMES.query]: QUERY_PERMISSIONS,
         [FUNCTION_NAMES.aggregate]: AGGREGATE_PERMISSIONS,
+        [FUNCTION_NAMES.onFailure]: ON_FAILURE_PERMISSIONS,
       },
       resources: {
         table: { name: tableName, arn: `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:table/${tableName}` },
@@ -180,6 +191,20 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
 
     const onFailure = await JsonLinesOnFailureDestination.open(path.join(dataDir, 'on-failure.jsonl'), {
       truncate: !persistent,
+      // As the on-failure queue's SQS event source mapping does on AWS (with ReportBatchItemFailures).
+      consumer: async (event) => {
+        const { result } = await invokeFunction({ name: FUNCTION_NAMES.onFailure, handler: handlers.onFailure }, event);
+        const failed = result?.batchItemFailures ?? [];
+        if (failed.length > 0) throw new Error(`${FUNCTION_NAMES.onFailure} failed ${failed.length} message(s)`);
+      },
+    });
+    // `npm run redrive` finds the running pipeline's emulators here (scripts/redrive.ts).
+    await writeLocalEndpoints(dataDir, {
+      kinesisEndpoint: emulators.kinesisEndpoint,
+      dynamoEndpoint: emulators.dynamoEndpoint,
+      streamName,
+      tableName,
+      configFile: config.file,
     });
     const checkpointFile = path.join(dataDir, 'checkpoints.json');
     // A fresh in-memory stream never matches the saved checkpoints, so it starts from TRIM_HORIZON.
@@ -273,7 +298,7 @@ async function loadHandlers(
   given: Partial<PipelineHandlers>,
   env: Readonly<Record<string, string>>,
 ): Promise<PipelineHandlers> {
-  const needed = (['ingest', 'query', 'aggregate'] as const).filter((name) => given[name] === undefined);
+  const needed = (['ingest', 'query', 'aggregate', 'onFailure'] as const).filter((name) => given[name] === undefined);
   if (needed.length > 0) {
     const signature = JSON.stringify(env);
     if (realHandlersEnv !== undefined && realHandlersEnv !== signature) {
@@ -288,8 +313,8 @@ async function loadHandlers(
   return { ...Object.fromEntries(loaded), ...given } as PipelineHandlers;
 }
 
-async function importHandler(name: 'ingest' | 'query' | 'aggregate'): Promise<ProxyHandler & KinesisHandler> {
-  const file = path.join(PROJECT_DIR, 'lambdas', name, 'handler.ts');
+async function importHandler(name: keyof PipelineHandlers): Promise<ProxyHandler & KinesisHandler> {
+  const file = path.join(PROJECT_DIR, 'lambdas', name === 'onFailure' ? 'on-failure' : name, 'handler.ts');
   let mod: { handler?: unknown };
   try {
     mod = (await import(pathToFileURL(file).href)) as { handler?: unknown };

@@ -27,7 +27,11 @@ export type TableAction =
   | 'dynamodb:PutItem'
   | 'dynamodb:UpdateItem'
   | 'dynamodb:DeleteItem';
-export type StreamAction = 'kinesis:PutRecords' | 'kinesis:ListShards';
+export type StreamAction =
+  | 'kinesis:PutRecords'
+  | 'kinesis:ListShards'
+  | 'kinesis:GetShardIterator'
+  | 'kinesis:GetRecords';
 export type BusAction = 'events:PutEvents';
 
 export type Permission =

@@ -85,6 +85,55 @@ export interface IngestCounts {
   readonly requestsRejected: number;
 }
 
+/** Which event source mapping gave up on a batch: the aggregator's (Kinesis) or the publisher's (table stream). */
+export type FailedBatchSource = 'aggregate' | 'publish';
+
+/**
+ * A batch an event source mapping gave up on (retries exhausted, or records too old), as its on-failure
+ * record names it: the shard and the sequence-number range, never the records themselves.
+ */
+export interface FailedBatch {
+  readonly source: FailedBatchSource;
+  /** The stream the records are in: the event stream, or the table's stream for `publish`. */
+  readonly streamArn: string;
+  readonly shardId: string;
+  /** Sequence numbers as Kinesis (or the table stream) gives them, unpadded. */
+  readonly startSequenceNumber: string;
+  readonly endSequenceNumber: string;
+  readonly records: number;
+  /** Events in those records, read back from the stream when recorded; null if it no longer held them all. */
+  readonly events: number | null;
+  /** `RetryAttemptsExhausted` or `RecordAgeExceeded`. */
+  readonly reason: string;
+  readonly invokeCount: number;
+  /** When the event source mapping gave up. */
+  readonly failedAtMs: number;
+  readonly firstArrivalMs: number;
+  readonly lastArrivalMs: number;
+  /** Set once the batch was applied again (npm run redrive). */
+  readonly redrive: FailedBatchRedrive | null;
+}
+
+/** How a given-up batch was applied again: under its own shard id, with what that shard's counters show. */
+export interface FailedBatchRedrive {
+  readonly atMs: number;
+  /** The synthetic shard the records were applied under, `redrive:<shardId>:<startSequenceNumber>`. */
+  readonly shardId: string;
+  readonly processed: number;
+  readonly late: number;
+  readonly deadLettered: number;
+}
+
+export interface StoredFailedBatch extends FailedBatch {
+  /** Storage key, to mark the batch redriven. */
+  readonly key: string;
+}
+
+export interface FailedBatchPage {
+  readonly batches: StoredFailedBatch[];
+  readonly nextCursor: string | null;
+}
+
 export interface StoredResponse {
   readonly statusCode: number;
   readonly body: string;
@@ -145,6 +194,15 @@ export interface StateStore {
   completeIdempotencyKey(key: string, response: StoredResponse): Promise<void>;
   releaseIdempotencyKey(key: string): Promise<void>;
   getIngestCounts(): Promise<IngestCounts>;
+  /**
+   * Records a batch an event source mapping gave up on, once: false if it was already recorded (the on-failure
+   * queue delivers at least once), which leaves the stored one, and its redrive, as they are.
+   */
+  putFailedBatch(batch: FailedBatch): Promise<boolean>;
+  /** Given-up batches, the most recently given up first. */
+  listFailedBatches(limit: number, cursor: string | null): Promise<FailedBatchPage>;
+  /** Marks a given-up batch as applied again; a no-op if it already was. */
+  markFailedBatchRedriven(key: string, redrive: FailedBatchRedrive): Promise<void>;
 }
 
 /** The key under which a pane is identified in maps: viewId, pane start and group. */

@@ -14,6 +14,17 @@ export interface ShardWatermark extends ShardProgress {
 }
 
 /**
+ * Shards whose ids start with this are not shards of the stream: `npm run redrive` applies a batch the event
+ * source mapping gave up on under `redrive:<shardId>:<first sequence number>` (lambdas/aggregate/redrive.ts),
+ * so that the batch has its own progress item and is applied exactly once.
+ */
+export const REDRIVE_SHARD_PREFIX = 'redrive:';
+
+export function isRedriveShard(shardId: string): boolean {
+  return shardId.startsWith(REDRIVE_SHARD_PREFIX);
+}
+
+/**
  * A shard's `lastActivityMs` is renewed when a batch starts (a lease), and a batch runs at most the aggregate
  * function's timeout: a shard counts as idle only after both have passed, so a shard whose batch is still
  * running is never left out of the watermark.
@@ -33,6 +44,9 @@ export function pipelineWatermark(
   let anyActive = false;
   let overallMax = Number.NEGATIVE_INFINITY;
   for (const shard of shards) {
+    // A redrive replays old records once, judged against the pipeline watermark it started at: it neither
+    // holds the watermark back (it would, for ever, at the old records' times) nor pushes it.
+    if (isRedriveShard(shard.shardId)) continue;
     const wm = watermarkOf(shard, outOfOrdernessMs);
     const active = nowMs - shard.lastActivityMs <= idleAfter;
     if (wm === Number.NEGATIVE_INFINITY) {

@@ -1,19 +1,20 @@
 /**
- * Read side of the API: GET /views, /views/{view}/results, /status, /late, /dead-letters, /health.
+ * Read side of the API: GET /views, /views/{view}/results, /status, /late, /dead-letters, /failed-batches,
+ * /emitted, /health.
  * Every error names the parameter that is wrong and what would be accepted.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { DynamoStateStore } from '../adapters/dynamo-state-store.ts';
 import { createStateStore, loadPipelineConfig, logger } from '../adapters/environment.ts';
 import { HttpError, json } from '../adapters/http.ts';
-import type { ShardState, SideKind } from '../adapters/state-store.ts';
+import type { ShardState, SideKind, StoredFailedBatch } from '../adapters/state-store.ts';
 import { END_OF_TIME, WindowReader } from '../adapters/window-reader.ts';
 import { MAX_GROUP_KEY_BYTES, watermarkOf } from '../core/batch-aggregator.ts';
 import type { EddyConfig, PipelineConfig, ViewSpec } from '../core/config.ts';
 import { pipelineCounters } from '../core/conservation.ts';
 import { parseEventTime } from '../core/event-time.ts';
 import { groupKeyOf } from '../core/group.ts';
-import { idleAfterMs, pipelineWatermark } from '../core/watermark.ts';
+import { idleAfterMs, isRedriveShard, pipelineWatermark } from '../core/watermark.ts';
 import type { QUERY_STORE_CALLS } from './permissions.ts';
 
 const rawConfig = JSON.parse(process.env.EDDY_CONFIG ?? '{}') as EddyConfig;
@@ -41,6 +42,8 @@ export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayPr
         return json(200, await sideRecords('late', event.queryStringParameters ?? {}));
       case '/dead-letters':
         return json(200, await sideRecords('dead', event.queryStringParameters ?? {}));
+      case '/failed-batches':
+        return json(200, await failedBatches(event.queryStringParameters ?? {}));
       case '/emitted':
         return json(200, await emitted(event.queryStringParameters ?? {}));
       default:
@@ -195,31 +198,48 @@ async function results(viewName: string, params: Params) {
 }
 
 async function status() {
-  const [states, ingest] = await Promise.all([store.getShardStates(), store.getIngestCounts()]);
+  const [states, ingest, failed] = await Promise.all([
+    store.getShardStates(),
+    store.getIngestCounts(),
+    allFailedBatches(),
+  ]);
   const now = Date.now();
+  // Batches of the event stream (the publisher's are results not put on the bus, not events) not redriven yet.
+  const aggregateBatches = failed.filter((b) => b.source === 'aggregate');
+  const pending = aggregateBatches.filter((b) => b.redrive === null);
   const { events, lateByView } = pipelineCounters(
     states,
     ingest,
     config.views.map((v) => v.name),
+    pending.reduce((sum, b) => sum + (b.events ?? 0), 0),
   );
   const watermark = await currentWatermark(states);
   return {
     events,
     requestsRejected: ingest.requestsRejected,
+    failedBatches: {
+      pending: pending.length,
+      records: pending.reduce((sum, b) => sum + b.records, 0),
+      eventsUnknown: pending.filter((b) => b.events === null).length,
+      redriven: aggregateBatches.length - pending.length,
+    },
     lateByView,
     watermark: iso(watermark),
-    shards: states.map((s) => {
-      const wm = watermarkOf(s, config.outOfOrdernessMs);
-      return {
-        shardId: s.shardId,
-        watermark: Number.isFinite(wm) ? iso(wm) : null,
-        maxEventTime: iso(s.maxEventTime),
-        lastBatchAt: iso(s.lastActivityMs),
-        idle: now - s.lastActivityMs > idleAfterMs(config.idleTimeoutMs),
-        batches: s.batches,
-        processed: s.counters.processed,
-      };
-    }),
+    // The stream's shards; a redrive's shard is a given-up batch, shown by GET /failed-batches.
+    shards: states
+      .filter((s) => !isRedriveShard(s.shardId))
+      .map((s) => {
+        const wm = watermarkOf(s, config.outOfOrdernessMs);
+        return {
+          shardId: s.shardId,
+          watermark: Number.isFinite(wm) ? iso(wm) : null,
+          maxEventTime: iso(s.maxEventTime),
+          lastBatchAt: iso(s.lastActivityMs),
+          idle: now - s.lastActivityMs > idleAfterMs(config.idleTimeoutMs),
+          batches: s.batches,
+          processed: s.counters.processed,
+        };
+      }),
   };
 }
 
@@ -245,6 +265,53 @@ async function sideRecords(kind: SideKind, params: Params) {
       })),
   );
   return { [kind === 'late' ? 'late' : 'deadLetters']: entries, nextCursor: toKeyCursor(page.nextCursor) };
+}
+
+/** Every given-up batch: few (each is an alarm), so /status can sum them. */
+async function allFailedBatches(): Promise<StoredFailedBatch[]> {
+  const all: StoredFailedBatch[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await store.listFailedBatches(MAX_LIMIT, cursor);
+    all.push(...page.batches);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return all;
+}
+
+/** Batches the event source mappings gave up on, the most recent first, and whether each was redriven. */
+async function failedBatches(params: Params) {
+  const allowed = new Set(['limit', 'cursor']);
+  const unknown = Object.keys(params).filter((k) => !allowed.has(k));
+  if (unknown.length > 0)
+    throw new HttpError(400, `unknown parameter ${unknown.map((k) => `'${k}'`).join(', ')}; use limit, cursor`);
+  const page = await store.listFailedBatches(parseLimit(params.limit), keyCursor(params.cursor));
+  return {
+    failedBatches: page.batches.map((b) => ({
+      source: b.source,
+      shardId: b.shardId,
+      startSequenceNumber: b.startSequenceNumber,
+      endSequenceNumber: b.endSequenceNumber,
+      records: b.records,
+      events: b.events,
+      reason: b.reason,
+      invokeCount: b.invokeCount,
+      failedAt: iso(b.failedAtMs),
+      firstArrivalAt: iso(b.firstArrivalMs),
+      lastArrivalAt: iso(b.lastArrivalMs),
+      redrive:
+        b.redrive === null
+          ? null
+          : {
+              at: iso(b.redrive.atMs),
+              shardId: b.redrive.shardId,
+              processed: b.redrive.processed,
+              late: b.redrive.late,
+              deadLettered: b.redrive.deadLettered,
+            },
+    })),
+    nextCursor: toKeyCursor(page.nextCursor),
+  };
 }
 
 /**

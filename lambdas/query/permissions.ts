@@ -12,6 +12,7 @@ export const QUERY_STORE_CALLS = [
   'listSideRecords',
   'listOpenWindows',
   'listEmitted',
+  'listFailedBatches',
 ] as const;
 
 export const QUERY_PERMISSIONS = mergePermissions(storePermissions(QUERY_STORE_CALLS));

@@ -1,7 +1,7 @@
 /** The DynamoDB adapter against dynalite: conditional writes, key ranges, side records, idempotency keys. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../../lambdas/adapters/dynamo-state-store.ts';
-import { ConcurrentWriteError, type StoredPane } from '../../lambdas/adapters/state-store.ts';
+import { ConcurrentWriteError, type FailedBatch, type StoredPane } from '../../lambdas/adapters/state-store.ts';
 import { localDynamoClient } from '../../local/aws-clients.ts';
 import { type Emulators, startEmulators } from '../../local/emulators.ts';
 import { ensureTable } from '../../local/resources.ts';
@@ -122,6 +122,62 @@ describe('DynamoStateStore', () => {
     for (let i = 0; i < 20; i++) await store.addIngestCounts({ accepted: 2, rejected: 1 });
     for (let i = 0; i < 3; i++) await store.addIngestCounts({ requestsRejected: 1 });
     expect(await store.getIngestCounts()).toEqual({ accepted: 40, rejected: 20, requestsRejected: 3 });
+  });
+});
+
+describe('DynamoStateStore given-up batches', () => {
+  const failed = (failedAtMs: number, over: Partial<FailedBatch> = {}): FailedBatch => ({
+    source: 'aggregate',
+    streamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/s',
+    shardId: 'shardId-000000000000',
+    startSequenceNumber: `4968${failedAtMs}`,
+    endSequenceNumber: `4969${failedAtMs}`,
+    records: 2,
+    events: 7,
+    reason: 'RetryAttemptsExhausted',
+    invokeCount: 11,
+    failedAtMs,
+    firstArrivalMs: failedAtMs - 1_000,
+    lastArrivalMs: failedAtMs - 500,
+    redrive: null,
+    ...over,
+  });
+
+  it('records a batch once: a second delivery of its on-failure record changes nothing', async () => {
+    expect(await store.putFailedBatch(failed(1_000))).toBe(true);
+    expect(await store.putFailedBatch(failed(1_000, { events: null }))).toBe(false);
+
+    const { batches } = await store.listFailedBatches(10, null);
+    expect(batches.filter((b) => b.failedAtMs === 1_000).map((b) => b.events)).toEqual([7]);
+  });
+
+  it('lists batches the most recently given up first, page by page', async () => {
+    for (const at of [2_000, 4_000, 3_000]) await store.putFailedBatch(failed(at, { events: null }));
+
+    const first = await store.listFailedBatches(2, null);
+    const rest = await store.listFailedBatches(10, first.nextCursor);
+
+    expect(first.batches.map((b) => b.failedAtMs)).toEqual([4_000, 3_000]);
+    expect(rest.batches.map((b) => b.failedAtMs)).toEqual([2_000, 1_000]);
+    expect(rest.nextCursor).toBeNull();
+    expect(first.batches[0]).toMatchObject({ ...failed(4_000, { events: null }), key: expect.any(String) });
+  });
+
+  it('marks a batch redriven once, keeping the first redrive', async () => {
+    await store.putFailedBatch(failed(5_000));
+    const key = (await store.listFailedBatches(1, null)).batches[0]!.key;
+    const redrive = {
+      atMs: 6_000,
+      shardId: 'redrive:shardId-000000000000:49685000',
+      processed: 7,
+      late: 1,
+      deadLettered: 0,
+    };
+
+    await store.markFailedBatchRedriven(key, redrive);
+    await store.markFailedBatchRedriven(key, { ...redrive, atMs: 7_000, processed: 0 });
+
+    expect((await store.listFailedBatches(1, null)).batches[0]!.redrive).toEqual(redrive);
   });
 });
 

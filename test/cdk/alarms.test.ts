@@ -37,10 +37,11 @@ describe('EddyStateless alarms', () => {
     });
   });
 
-  it('alarms when a message is waiting in the on-failure queue', () => {
+  it('alarms when a message is sent to the on-failure queue (its consumer empties it at once)', () => {
     fx.statelessTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/SQS',
-      MetricName: 'ApproximateNumberOfMessagesVisible',
+      MetricName: 'NumberOfMessagesSent',
+      Statistic: 'Sum',
       Dimensions: [
         { Name: 'QueueName', Value: { 'Fn::ImportValue': Match.stringLikeRegexp('OnFailureQueue.*QueueName') } },
       ],

@@ -6,7 +6,7 @@ import { buildEddyApp, type EddyFixture, logicalIdOf, policyActions, tableStatem
 
 describe('EddyStateless functions', () => {
   let fx: EddyFixture;
-  const fn = (name: 'ingest' | 'aggregate' | 'query' | 'publish'): EddyFunction => fx.stateless[name];
+  const fn = (name: 'ingest' | 'aggregate' | 'query' | 'publish' | 'onFailure'): EddyFunction => fx.stateless[name];
   const importOf = (exportPattern: string) => ({ 'Fn::ImportValue': Match.stringLikeRegexp(exportPattern) });
 
   beforeAll(async () => {
@@ -137,6 +137,31 @@ describe('EddyStateless functions', () => {
 
     it('lets aggregate list the stream shards, so unseen shards hold the watermark back', () => {
       expect(policyActions(fx.statelessTemplate, fn('aggregate').role!)).toContain('kinesis:ListShards');
+    });
+  });
+
+  describe('on-failure queue consumer', () => {
+    it('reads the on-failure queue, reporting the messages it could not record one by one', () => {
+      fx.statelessTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: logicalIdOf(fn('onFailure')) },
+        EventSourceArn: importOf('OnFailureQueue.*Arn'),
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+    });
+
+    it('writes only given-up batches in the table', () => {
+      const statements = tableStatements(fx.statelessTemplate, fn('onFailure').role!);
+      expect(statements).toEqual([{ actions: ['dynamodb:PutItem'], leadingKeys: ['failed'] }]);
+    });
+
+    it('reads the ranges they name from the stream, and does not write to it', () => {
+      const actions = policyActions(fx.statelessTemplate, fn('onFailure').role!);
+      expect(actions.filter((a) => a.startsWith('kinesis:')).sort()).toEqual([
+        'kinesis:GetRecords',
+        'kinesis:GetShardIterator',
+      ]);
+      expect(actions).toContain('kms:Decrypt');
     });
   });
 

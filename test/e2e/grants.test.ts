@@ -57,9 +57,31 @@ async function exerciseEveryPath(): Promise<void> {
   expect((await api.post('[')).status).toBe(400);
   await api.post([{ type: 'person', state: 'OR', dateTime: start + 3_000 }]);
   // A record another producer wrote that cannot be read: a dead letter.
-  await pipeline.kinesis.send(
+  const put = await pipeline.kinesis.send(
     new PutRecordCommand({ StreamName: pipeline.streamName, PartitionKey: 'x', Data: Buffer.from('not json') }),
   );
+  // The on-failure function's path (it reads the range back and records it), with the message the event
+  // source mapping would send had it given up on that record.
+  const arrival = new Date().toISOString();
+  await pipeline.onFailure.send({
+    requestContext: {
+      requestId: 'grants',
+      functionArn: `arn:aws:lambda:us-east-1:000000000000:function:${FUNCTION_NAMES.aggregate}`,
+      condition: 'RetryAttemptsExhausted',
+      approximateInvokeCount: 11,
+    },
+    version: '1.0',
+    timestamp: arrival,
+    KinesisBatchInfo: {
+      shardId: put.ShardId!,
+      startSequenceNumber: put.SequenceNumber!,
+      endSequenceNumber: put.SequenceNumber!,
+      approximateArrivalOfFirstRecord: arrival,
+      approximateArrivalOfLastRecord: arrival,
+      batchSize: 1,
+      streamArn: pipeline.streamArn,
+    },
+  });
   // Far enough ahead for the windows above to turn final and be emitted (raising the emitted-through mark).
   await api.post([bid(4, 4, start + 120_000)]);
   await api.drained();
@@ -70,7 +92,8 @@ async function exerciseEveryPath(): Promise<void> {
   // Late: its window is final.
   await api.post([bid(5, 5, start + 500)]);
   await api.drained();
-  for (const route of ['/health', '/views', '/status', '/late', '/dead-letters', '/emitted?view=bids_per_auction']) {
+  const routes = ['/health', '/views', '/status', '/late', '/dead-letters', '/failed-batches'];
+  for (const route of [...routes, '/emitted?view=bids_per_auction']) {
     expect((await api.get(route)).status, route).toBe(200);
   }
   for (const view of pipeline.config.spec.views.map((v) => v.name)) {
@@ -132,12 +155,15 @@ describe('AWS calls the handlers make', () => {
     expect(denials).toEqual([]);
   });
 
-  it('cover ingest, query and aggregate, including the emitted-through watermark', () => {
+  it('cover ingest, query, aggregate and on-failure, including the emitted-through watermark', () => {
     const byFunction = (name: string) => new Set(calls.filter((c) => c.functionName === name).map((c) => c.action));
     expect(byFunction(FUNCTION_NAMES.ingest)).toEqual(
       new Set(['kinesis:PutRecords', 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']),
     );
     expect(byFunction(FUNCTION_NAMES.query)).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:Query']));
+    expect(byFunction(FUNCTION_NAMES.onFailure)).toEqual(
+      new Set(['kinesis:GetShardIterator', 'kinesis:GetRecords', 'dynamodb:PutItem']),
+    );
     const pipelineItem = calls.filter(
       (c) => c.functionName === FUNCTION_NAMES.aggregate && c.leadingKeys[0] === 'pipeline',
     );

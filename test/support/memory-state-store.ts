@@ -6,6 +6,9 @@ import {
   ConcurrentWriteError,
   type EmittedPage,
   type EmittedResult,
+  type FailedBatch,
+  type FailedBatchPage,
+  type FailedBatchRedrive,
   type IdempotencyClaim,
   type IngestCounts,
   type OpenWindows,
@@ -15,6 +18,7 @@ import {
   type SideKind,
   type SidePage,
   type StateStore,
+  type StoredFailedBatch,
   type StoredPane,
   type StoredResponse,
 } from '../../lambdas/adapters/state-store.ts';
@@ -157,6 +161,26 @@ export class MemoryStateStore implements StateStore {
   }
   async getIngestCounts(): Promise<IngestCounts> {
     return { ...this.ingest };
+  }
+  readonly failedBatches = new Map<string, StoredFailedBatch>();
+  async putFailedBatch(batch: FailedBatch): Promise<boolean> {
+    const key = `${String(batch.failedAtMs).padStart(13, '0')}|${batch.source}|${batch.shardId}|${batch.startSequenceNumber}`;
+    if (this.failedBatches.has(key)) return false;
+    this.failedBatches.set(key, structuredClone({ ...batch, key }));
+    return true;
+  }
+  async listFailedBatches(limit: number, cursor: string | null): Promise<FailedBatchPage> {
+    const keys = [...this.failedBatches.keys()].sort().reverse();
+    const after = cursor === null ? keys : keys.filter((k) => k < cursor);
+    const page = after.slice(0, limit);
+    return {
+      batches: page.map((k) => structuredClone(this.failedBatches.get(k)!)),
+      nextCursor: after.length > limit ? page[page.length - 1]! : null,
+    };
+  }
+  async markFailedBatchRedriven(key: string, redrive: FailedBatchRedrive): Promise<void> {
+    const batch = this.failedBatches.get(key);
+    if (batch && batch.redrive === null) this.failedBatches.set(key, { ...batch, redrive: { ...redrive } });
   }
   async claimIdempotencyKey(): Promise<IdempotencyClaim> {
     return { state: 'claimed' };
