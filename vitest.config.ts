@@ -10,6 +10,10 @@ export default defineConfig({
     env: {
       // Handlers log one INFO line per batch; tests read results through the API instead.
       POWERTOOLS_LOG_LEVEL: 'WARN',
+      // Handlers write their metrics as EMF JSON lines on stdout, for CloudWatch; here they would be noise.
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      // No X-Ray daemon outside Lambda (the tracer also turns itself off when AWS_EXECUTION_ENV is unset).
+      POWERTOOLS_TRACE_ENABLED: 'false',
       // The SDK warns that releases after January 2027 need Node 22; the pinned versions run on 20.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },

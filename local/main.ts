@@ -158,6 +158,9 @@ async function main(): Promise<void> {
   // every few seconds says more. The SDK's notice that releases after January 2027 need Node 22 is about
   // future versions, not the pinned ones. Both can be turned back on from the environment.
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  // Metrics are EMF lines on stdout, read by CloudWatch on AWS; tracing needs Lambda's X-Ray daemon.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let options: LocalPipelineOptions | 'help';
   try {

@@ -9,6 +9,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Pluggable } from '@smithy/types';
+import { handlerTracer } from './observability.ts';
 
 /**
  * Middleware every client created here gets. Empty on AWS. The local runtime adds its twin of AWS's checks
@@ -20,9 +21,12 @@ import type { Pluggable } from '@smithy/types';
 export type ClientPlugin = Pluggable<any, any>;
 export const clientPlugins: ClientPlugin[] = [];
 
+// Also the one place every client passes through, so it is where the tracer wraps them: on AWS each call
+// becomes an X-Ray subsegment (DynamoDB, Kinesis, EventBridge); elsewhere the tracer is off and returns the
+// client untouched (lambdas/adapters/observability.ts).
 function withPlugins<T extends { middlewareStack: { use(plugin: ClientPlugin): void } }>(client: T): T {
   for (const plugin of clientPlugins) client.middlewareStack.use(plugin);
-  return client;
+  return handlerTracer().captureAWSv3Client(client);
 }
 
 // HTTP/1.1 with keep-alive: the SDK's default HTTP/2 handler for Kinesis does not work against kinesis-local,

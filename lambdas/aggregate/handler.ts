@@ -9,7 +9,9 @@
 import type { Context, KinesisStreamEvent, ScheduledEvent } from 'aws-lambda';
 import { createKinesisClient } from '../adapters/aws-clients.ts';
 import { createStateStore, loadPipelineConfig, logger } from '../adapters/environment.ts';
+import { publishMetrics, tracedHandler } from '../adapters/observability.ts';
 import { ShardDirectory } from '../adapters/shard-directory.ts';
+import { batchMetrics, scheduledEmitMetrics } from './batch-metrics.ts';
 import { shardIdOf, toBatchRecord } from './kinesis-records.ts';
 import { ShardProcessor } from './shard-processor.ts';
 
@@ -18,17 +20,21 @@ const SCHEDULED_EMIT_MARGIN_MS = 10_000;
 
 const directory = new ShardDirectory(createKinesisClient());
 let streamArn: string | undefined;
-const processor = new ShardProcessor(loadPipelineConfig(), createStateStore(), Date.now, async () =>
+const config = loadPipelineConfig();
+const viewNames = config.views.map((view) => view.name);
+const processor = new ShardProcessor(config, createStateStore(), Date.now, async () =>
   streamArn ? directory.openShards(streamArn) : [],
 );
 
-export const handler = async (event: KinesisStreamEvent | ScheduledEvent, context: Context): Promise<void> => {
+const aggregate = async (event: KinesisStreamEvent | ScheduledEvent, context: Context): Promise<void> => {
+  const startedAt = Date.now();
   if (!('Records' in event)) {
     const report = await processor.emitFinalWindows({
       entries: 10_000,
       deadline: Date.now() + context.getRemainingTimeInMillis() - SCHEDULED_EMIT_MARGIN_MS,
     });
     logger.info('scheduled emit', { ...report });
+    publishMetrics(scheduledEmitMetrics(report));
     return;
   }
   const first = event.Records[0];
@@ -38,4 +44,7 @@ export const handler = async (event: KinesisStreamEvent | ScheduledEvent, contex
   const emitError = report.emitError ?? report.emit?.firstError;
   if (emitError) logger.warn('final windows not emitted yet; a later run will try again', { error: emitError });
   logger.info('batch applied', { ...report });
+  publishMetrics(batchMetrics(report, viewNames, { startedAt, now: Date.now() }));
 };
+
+export const handler = tracedHandler('aggregate', aggregate);

@@ -11,7 +11,9 @@ import { createKinesisClient, requireEnv } from '../adapters/aws-clients.ts';
 import { createStateStore, loadPipelineConfig, logger } from '../adapters/environment.ts';
 import { HttpError, header, json } from '../adapters/http.ts';
 import { KinesisSink } from '../adapters/kinesis-sink.ts';
+import { publishMetrics, tracedHandler } from '../adapters/observability.ts';
 import { RESOURCE_ENV } from '../adapters/permissions.ts';
+import { ingestMetrics } from '../adapters/pipeline-metrics.ts';
 import type { StateStore } from '../adapters/state-store.ts';
 import { packEvents } from '../core/record-codec.ts';
 import { checkEvents, decodeBody, parseBody, type Rejection } from './event-batch.ts';
@@ -24,7 +26,7 @@ const sink = new KinesisSink(createKinesisClient(), requireEnv(RESOURCE_ENV.stre
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 
-export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+const handleRequest = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   const key = header(event.headers, 'idempotency-key');
   let claimed: string | undefined;
   try {
@@ -39,6 +41,7 @@ export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayPr
     );
     if (checked.valid.length === 0) {
       await store.addIngestCounts({ accepted: 0, rejected: checked.rejected.length });
+      publishMetrics(ingestMetrics({ accepted: 0, rejected: checked.rejected.length }));
       return json(400, {
         accepted: 0,
         rejected: checked.rejected,
@@ -81,6 +84,8 @@ export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayPr
   }
 };
 
+export const handler = tracedHandler('ingest', handleRequest);
+
 async function ingest(
   valid: Array<{ index: number; json: string }>,
   invalid: Rejection[],
@@ -107,6 +112,7 @@ async function ingest(
       accepted,
     });
   }
+  publishMetrics(ingestMetrics({ accepted, rejected: rejected.length }));
   if (accepted === 0) return json(503, { accepted, rejected }, { 'retry-after': '1' });
   return json(rejected.length === 0 ? 202 : 207, { accepted, rejected });
 }

@@ -10,6 +10,7 @@ import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { createEventBridgeClient, requireEnv } from '../adapters/aws-clients.ts';
 import { logger } from '../adapters/environment.ts';
+import { tracedHandler } from '../adapters/observability.ts';
 import { RESOURCE_ENV } from '../adapters/permissions.ts';
 import { ResultsBus } from '../adapters/results-bus.ts';
 
@@ -40,9 +41,11 @@ export function toEntry(record: DynamoDBRecord, eventBusName: string): PutEvents
   };
 }
 
-export const handler = async (event: DynamoDBStreamEvent): Promise<void> => {
+const publishResults = async (event: DynamoDBStreamEvent): Promise<void> => {
   const entries = event.Records.map((r) => toEntry(r, busName)).filter((e) => e !== undefined);
   // A refusal throws: the stream batch is retried (bisected) until EventBridge takes it.
   await bus.put(entries);
   logger.info('published final windows', { count: entries.length });
 };
+
+export const handler = tracedHandler('publish', publishResults);
