@@ -20,6 +20,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'POST', resource: '/events', function: 'ingest', authenticated: true },
   { method: 'GET', resource: '/views', function: 'query', authenticated: true },
   { method: 'GET', resource: '/views/{view}/results', function: 'query', authenticated: true },
+  { method: 'GET', resource: '/views/{view}/groups', function: 'query', authenticated: true },
   { method: 'GET', resource: '/status', function: 'query', authenticated: true },
   { method: 'GET', resource: '/late', function: 'query', authenticated: true },
   { method: 'GET', resource: '/dead-letters', function: 'query', authenticated: true },

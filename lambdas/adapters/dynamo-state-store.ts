@@ -185,6 +185,9 @@ export const STATE_STORE_PERMISSIONS = {
   raiseEmittedThrough: table(['dynamodb:UpdateItem'], ['pipeline']),
   putShardState: table(['dynamodb:PutItem'], ['shard']),
   getPanes: table(['dynamodb:BatchGetItem'], ['pane|*']),
+  // Both read one window's items by sort-key prefix (GET /views/{view}/groups).
+  listOpenWindowGroups: table(['dynamodb:Query'], ['open|*']),
+  listEmittedWindow: table(['dynamodb:Query'], ['emitted|*']),
   putPanes: table(['dynamodb:PutItem'], ['pane|*']),
   queryPanes: table(['dynamodb:Query'], ['pane|*']),
   putSideRecords: table(['dynamodb:PutItem'], ['late', 'dead']),
@@ -205,7 +208,7 @@ export const STATE_STORE_PERMISSIONS = {
   completeIdempotencyKey: table(['dynamodb:UpdateItem'], ['idem|*']),
   releaseIdempotencyKey: table(['dynamodb:DeleteItem'], ['idem|*']),
   ping: table(['dynamodb:GetItem'], ['ingest']),
-} as const satisfies Record<keyof StateStore | 'ping', Permission>;
+} as const satisfies Record<keyof StateStore | 'ping' | 'listOpenWindowGroups' | 'listEmittedWindow', Permission>;
 
 export type StateStoreCall = keyof typeof STATE_STORE_PERMISSIONS;
 
@@ -731,6 +734,75 @@ export class DynamoStateStore implements StateStore {
     }));
     const last = items[items.length - 1];
     return { results, nextCursor: last ? str(last.sk) : cursor };
+  }
+
+  /**
+   * The groups the open-window entries of one window list, each once (every batch that touched the window
+   * wrote an entry). The entries of a window share the sort-key prefix `<readyAt>|<windowStart>|`, so this is
+   * one Query of that prefix, however many windows the view holds. Once a window is emitted its entries are
+   * gone: see `listEmittedWindow`.
+   */
+  async listOpenWindowGroups(viewId: string, readyAt: number, windowStart: number): Promise<OpenWindows['groups']> {
+    const groups = new Map<string, OpenWindows['groups'][number]['group']>();
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :window)',
+          ExpressionAttributeValues: {
+            ':pk': S(`open|${viewId}`),
+            ':window': S(`${pad(readyAt, PANE_START_DIGITS)}|${pad(windowStart, PANE_START_DIGITS)}|`),
+          },
+          ProjectionExpression: '#groups',
+          ExpressionAttributeNames: { '#groups': 'groups' },
+          // Strongly consistent: the emitter deletes an entry only after publishing its groups, and a reader
+          // that lists the entries first and the published results second must see every group in one of them.
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        for (const [groupKey, group] of JSON.parse(str(item.groups)) as Array<[string, (string | null)[]]>) {
+          if (!groups.has(groupKey)) groups.set(groupKey, group);
+        }
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return [...groups].map(([groupKey, group]) => ({ groupKey, group }));
+  }
+
+  /** Every published result of one window: they share the sort-key prefix `<windowEnd>|<windowStart>|`. */
+  async listEmittedWindow(viewId: string, windowStart: number, windowEnd: number): Promise<EmittedResult[]> {
+    const results: EmittedResult[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :window)',
+          ExpressionAttributeValues: {
+            ':pk': S(`emitted|${viewId}`),
+            ':window': S(`${pad(windowEnd, PANE_START_DIGITS)}|${pad(windowStart, PANE_START_DIGITS)}|`),
+          },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        results.push({
+          view: str(item.view),
+          groupKey: str(item.gk),
+          group: JSON.parse(str(item.g)) as Record<string, string | null>,
+          windowStart: num(item.ws),
+          windowEnd: num(item.we),
+          measures: JSON.parse(str(item.m)) as Record<string, unknown>,
+          emittedAt: num(item.at),
+        });
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return results;
   }
 
   /** A cheap read that proves the table is reachable (used by /health). */

@@ -8,13 +8,16 @@ import type { DynamoStateStore } from '../adapters/dynamo-state-store.ts';
 import { createStateStore, loadPipelineConfig, logger } from '../adapters/environment.ts';
 import { HttpError, json } from '../adapters/http.ts';
 import type { ShardState, SideKind, StoredFailedBatch } from '../adapters/state-store.ts';
+import { readWindowGroups } from '../adapters/window-groups.ts';
 import { END_OF_TIME, WindowReader } from '../adapters/window-reader.ts';
 import { MAX_GROUP_KEY_BYTES, watermarkOf } from '../core/batch-aggregator.ts';
 import type { EddyConfig, PipelineConfig, ViewSpec } from '../core/config.ts';
 import { pipelineCounters } from '../core/conservation.ts';
 import { parseEventTime } from '../core/event-time.ts';
 import { groupKeyOf } from '../core/group.ts';
+import { defaultOrderBy, orderableResults, type RankPosition, rankGroups } from '../core/group-ranking.ts';
 import { idleAfterMs, isRedriveShard, pipelineWatermark } from '../core/watermark.ts';
+import { isFinal } from '../core/windows.ts';
 import type { QUERY_STORE_CALLS } from './permissions.ts';
 
 const rawConfig = JSON.parse(process.env.EDDY_CONFIG ?? '{}') as EddyConfig;
@@ -36,6 +39,8 @@ export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayPr
         return json(200, views());
       case '/views/{view}/results':
         return json(200, await results(event.pathParameters?.view ?? '', event.queryStringParameters ?? {}));
+      case '/views/{view}/groups':
+        return json(200, await groups(event.pathParameters?.view ?? '', event.queryStringParameters ?? {}));
       case '/status':
         return json(200, await status());
       case '/late':
@@ -351,4 +356,141 @@ async function emitted(params: Params) {
     })),
     nextCursor: toKeyCursor(page.nextCursor),
   };
+}
+
+/**
+ * Every group of one window ranked by a scalar result: "the top auctions of the last 10 seconds". The window
+ * is `latest` (the newest whose start is at or below the watermark) or a window start; the groups come from
+ * lambdas/adapters/window-groups.ts, which needs the emitter's entries: views with `emit: false` and session
+ * views (whose windows start per group) are refused by name.
+ */
+async function groups(viewName: string, params: Params) {
+  const view = findView(viewName);
+  const allowed = new Set(['window', 'orderBy', 'order', 'limit', 'cursor']);
+  const unknown = Object.keys(params).filter((k) => !allowed.has(k));
+  if (unknown.length > 0) {
+    throw new HttpError(
+      400,
+      `unknown parameter ${unknown.map((k) => `'${k}'`).join(', ')}; use window, orderBy, order, limit, cursor`,
+    );
+  }
+  const window = view.window;
+  if (window.type === 'session') {
+    throw new HttpError(
+      400,
+      `view: '${view.name}' has session windows, which start and end per group; /groups ranks the groups of one tumbling or sliding window (read a group's sessions with /views/${view.name}/results)`,
+    );
+  }
+  if (!view.emit) {
+    throw new HttpError(
+      400,
+      `view: '${view.name}' does not publish its results (emit: false in the config), and the groups of a window are found through what the emitter records; read one group with /views/${view.name}/results`,
+    );
+  }
+  const orderable = orderableResults(view);
+  const orderBy = params.orderBy ?? defaultOrderBy(view);
+  if (orderBy === null || !orderable.includes(orderBy)) {
+    throw new HttpError(
+      400,
+      orderable.length === 0
+        ? `orderBy: view '${view.name}' has no numeric result to order groups by`
+        : `orderBy: ${params.orderBy === undefined ? 'required' : `'${params.orderBy}' is not a numeric result of view '${view.name}'`}; use one of ${orderable.join(', ')}`,
+    );
+  }
+  const order = params.order ?? 'desc';
+  if (order !== 'desc' && order !== 'asc') throw new HttpError(400, `order: '${order}' must be desc or asc`);
+  const limit = parseLimit(params.limit);
+  const cursor = params.cursor === undefined ? null : decodeGroupCursor(params.cursor, orderBy, order);
+
+  const watermark = await currentWatermark();
+  let windowStart: number | null;
+  if (cursor !== null) {
+    // A page continues the window of the first page, even when `latest` has moved on since.
+    windowStart = cursor.windowStart;
+    if (params.window !== undefined && params.window !== 'latest' && parseWindowStart(params.window) !== windowStart) {
+      throw new HttpError(400, `cursor: belongs to window ${iso(windowStart)}, not ${params.window}`);
+    }
+  } else if (params.window === undefined || params.window === 'latest') {
+    windowStart = watermark === null ? null : watermark - (watermark % window.slideMs);
+  } else {
+    windowStart = parseWindowStart(params.window);
+  }
+  if (windowStart !== null && windowStart % window.slideMs !== 0) {
+    const before = windowStart - (windowStart % window.slideMs);
+    throw new HttpError(
+      400,
+      `window: '${params.window}' is not the start of a window of view '${view.name}'; its windows start every ${window.slideMs} ms (${iso(before)}, ${iso(before + window.slideMs)}, ...), or use latest`,
+    );
+  }
+  const base = { view: view.name, orderBy, order };
+  // No watermark yet (nothing processed, or a shard holds it back): no window is the latest.
+  if (windowStart === null)
+    return { ...base, windowStart: null, windowEnd: null, final: false, groups: [], nextCursor: null };
+
+  const windowEnd = windowStart + window.sizeMs;
+  const all = await readWindowGroups(store, readers.get(view.name)!, windowStart);
+  const page = rankGroups(all, orderBy, order, limit, cursor?.after ?? null);
+  return {
+    ...base,
+    windowStart: iso(windowStart),
+    windowEnd: iso(windowEnd),
+    final: watermark !== null && isFinal(windowEnd, watermark, config.allowedLatenessMs),
+    groups: page.groups.map((g) => ({ group: g.group, measures: g.measures })),
+    nextCursor: page.next === null ? null : encodeGroupCursor(windowStart, orderBy, order, page.next),
+  };
+}
+
+function parseWindowStart(value: string): number {
+  const parsed = parseEventTime(/^\d+$/.test(value) ? Number(value) : value, 'window');
+  if (!parsed.ok) {
+    throw new HttpError(
+      400,
+      `window: '${value}' is not a window start; use latest, epoch milliseconds or ISO-8601 with a zone (2026-11-24T10:00:00Z)`,
+    );
+  }
+  return parsed.time;
+}
+
+/** A /groups cursor: the window, the ordering it was made for, and the last group of the page. */
+function encodeGroupCursor(windowStart: number, orderBy: string, order: string, after: RankPosition): string {
+  return Buffer.from(
+    JSON.stringify({ w: windowStart, o: orderBy, d: order, v: after.value, g: after.groupKey }),
+  ).toString('base64url');
+}
+
+function decodeGroupCursor(
+  value: string,
+  orderBy: string,
+  order: string,
+): { windowStart: number; after: RankPosition } {
+  let cursor: { w?: unknown; o?: unknown; d?: unknown; v?: unknown; g?: unknown } | undefined;
+  try {
+    cursor = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+  } catch {
+    // refused below
+  }
+  const { w, o, d, v, g } = cursor ?? {};
+  if (
+    typeof w !== 'number' ||
+    !Number.isInteger(w) ||
+    w < 0 ||
+    w > END_OF_TIME ||
+    typeof o !== 'string' ||
+    typeof d !== 'string' ||
+    (v !== null && typeof v !== 'number') ||
+    typeof g !== 'string' ||
+    Buffer.byteLength(g) > MAX_GROUP_KEY_BYTES
+  ) {
+    throw new HttpError(
+      400,
+      'cursor: not a cursor this API returned; pass nextCursor from the previous page unchanged',
+    );
+  }
+  if (o !== orderBy || d !== order) {
+    throw new HttpError(
+      400,
+      `cursor: was made for orderBy=${o}&order=${d}; pass the same orderBy and order as for the first page`,
+    );
+  }
+  return { windowStart: w, after: { value: v as number | null, groupKey: g } };
 }

@@ -9,6 +9,10 @@ export const QUERY_STORE_CALLS = [
   'getEmittedThrough',
   'getIngestCounts',
   'queryPanes',
+  // GET /views/{view}/groups (lambdas/adapters/window-groups.ts).
+  'getPanes',
+  'listOpenWindowGroups',
+  'listEmittedWindow',
   'listSideRecords',
   'listOpenWindows',
   'listEmitted',

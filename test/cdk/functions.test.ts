@@ -201,6 +201,7 @@ describe('EddyStateless functions', () => {
     it('gives query no write actions', () => {
       const actions = policyActions(fx.statelessTemplate, fn('query').role!);
       expect([...new Set(actions.filter((a) => a.startsWith('dynamodb:')))].sort()).toEqual([
+        'dynamodb:BatchGetItem',
         'dynamodb:GetItem',
         'dynamodb:Query',
       ]);

@@ -99,6 +99,12 @@ async function exerciseEveryPath(): Promise<void> {
   for (const view of pipeline.config.spec.views.map((v) => v.name)) {
     expect((await api.get(`/views/${view}/results`)).status, view).toBe(200);
   }
+  // A window whose groups were all published (the outbox), and one still open (entries, then panes).
+  for (const window of [start, start + 120_000]) {
+    for (const view of ['bids_per_auction', 'hot_auctions']) {
+      expect((await api.get(`/views/${view}/groups?window=${window}`)).status, `${view} ${window}`).toBe(200);
+    }
+  }
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -160,7 +166,9 @@ describe('AWS calls the handlers make', () => {
     expect(byFunction(FUNCTION_NAMES.ingest)).toEqual(
       new Set(['kinesis:PutRecords', 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']),
     );
-    expect(byFunction(FUNCTION_NAMES.query)).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:Query']));
+    expect(byFunction(FUNCTION_NAMES.query)).toEqual(
+      new Set(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem']),
+    );
     expect(byFunction(FUNCTION_NAMES.onFailure)).toEqual(
       new Set(['kinesis:GetShardIterator', 'kinesis:GetRecords', 'dynamodb:PutItem']),
     );
