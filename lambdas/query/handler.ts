@@ -103,11 +103,18 @@ function parseLimit(value: string | undefined): number {
   return n;
 }
 
-/** Sort-key cursors (late, dead letters, emitted) travel as opaque base64url text, safe in a query string. */
+/**
+ * Sort-key cursors (late, dead letters, emitted) travel as opaque base64url text, safe in a query string. The
+ * sort keys they hold are a few hundred bytes at most; a longer one is not a cursor this API returned, and would
+ * pass DynamoDB's 1,024-byte sort-key limit in the key condition.
+ */
+const MAX_CURSOR_KEY_BYTES = 1000;
+
 function keyCursor(value: string | undefined): string | null {
   if (value === undefined) return null;
   const key = Buffer.from(value, 'base64url').toString('utf8');
-  if (key.length === 0 || key.length > 1024 || Buffer.from(key).toString('base64url') !== value) {
+  const bytes = Buffer.byteLength(key);
+  if (bytes === 0 || bytes > MAX_CURSOR_KEY_BYTES || Buffer.from(key).toString('base64url') !== value) {
     throw new HttpError(
       400,
       'cursor: not a cursor this API returned; pass nextCursor from the previous page unchanged',
