@@ -22,21 +22,21 @@ import {
   localKinesisClient,
 } from './aws-clients.ts';
 import { type AwsCall, installAwsTwin } from './aws-twin.ts';
-import { CheckpointStore } from './checkpoint-store.ts';
 import { type Emulators, startEmulators } from './emulators.ts';
+import { CheckpointStore } from './event-source/checkpoint-store.ts';
+import {
+  KinesisEventSource,
+  type KinesisEventSourceOptions,
+  type KinesisHandler,
+  type RestoredRecord,
+} from './event-source/kinesis-event-source.ts';
+import type { EventSourceSettings } from './event-source/settings.ts';
 import { type LocalApi, type ProxyHandler, startLocalApi } from './http-server.ts';
 import { invokeFunction } from './lambda-runtime.ts';
 import { writeLocalEndpoints } from './local-endpoints.ts';
 import { JsonLinesOnFailureDestination } from './on-failure-destination.ts';
 import { ensureStream, ensureTable } from './resources.ts';
 import { startSchedule } from './scheduler.ts';
-import {
-  type EventSourceSettings,
-  KinesisEventSource,
-  type KinesisEventSourceOptions,
-  type KinesisHandler,
-  type RestoredRecord,
-} from './shard-poller.ts';
 import { installStreamJournal, StreamJournal } from './stream-journal.ts';
 
 export const PROJECT_DIR = path.resolve(import.meta.dirname, '..');

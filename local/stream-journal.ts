@@ -34,7 +34,7 @@ import {
   type PutRecordsRequestEntry,
 } from '@aws-sdk/client-kinesis';
 import { type ClientPlugin, clientPlugins } from '../lambdas/adapters/aws-clients.ts';
-import type { RestoredRecord } from './shard-poller.ts';
+import type { RestoredRecord } from './event-source/kinesis-event-source.ts';
 
 /** Kinesis keeps records 24 hours by default; the local stream is created with the default. */
 const RETENTION_MS = 24 * 3_600_000;

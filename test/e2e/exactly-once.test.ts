@@ -5,8 +5,8 @@
  */
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KinesisHandler } from '../../local/event-source/kinesis-event-source.ts';
 import type { LocalPipeline } from '../../local/pipeline.ts';
-import type { KinesisHandler } from '../../local/shard-poller.ts';
 import { Api, startPipeline, TestClock } from './support.ts';
 
 let pipeline: LocalPipeline;

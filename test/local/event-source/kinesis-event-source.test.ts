@@ -3,17 +3,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DescribeStreamSummaryCommand, UpdateShardCountCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CheckpointStore } from '../../local/checkpoint-store.ts';
-import { JsonLinesOnFailureDestination } from '../../local/on-failure-destination.ts';
-import type { LocalStream } from '../../local/resources.ts';
+import { CheckpointStore } from '../../../local/event-source/checkpoint-store.ts';
 import {
-  type EventSourceSettings,
   KinesisEventSource,
   type KinesisEventSourceOptions,
   type KinesisHandler,
-  resolveSettings,
-} from '../../local/shard-poller.ts';
-import { putTexts, quiet, recordingHandler, type StreamEmulator, startStreamEmulator } from './emulated-stream.ts';
+} from '../../../local/event-source/kinesis-event-source.ts';
+import type { EventSourceSettings } from '../../../local/event-source/settings.ts';
+import { JsonLinesOnFailureDestination } from '../../../local/on-failure-destination.ts';
+import type { LocalStream } from '../../../local/resources.ts';
+import { putTexts, quiet, recordingHandler, type StreamEmulator, startStreamEmulator } from '../emulated-stream.ts';
 
 let emulator: StreamEmulator;
 let dir: string;
@@ -331,18 +330,6 @@ describe('KinesisEventSource checkpoints and shards', () => {
     expect(second.delivered()).toEqual(['new0', 'new1']);
   });
 
-  it('ignores checkpoints saved for another incarnation of the stream', async () => {
-    const stream = await emulator.newStream(1);
-    const file = path.join(dir, `${stream.streamName}-stale.json`);
-    const stale = await CheckpointStore.open(file, { ...stream, createdAt: new Date(0) });
-    stale.set('shardId-000000000000', { sequenceNumber: '1' });
-    await stale.flush();
-
-    const reopened = await CheckpointStore.open(file, stream);
-
-    expect(reopened.get('shardId-000000000000')).toBeUndefined();
-  });
-
   it('starts child shards only after their parent was processed to its end', async () => {
     // GIVEN records in a one-shard stream, which is then split into two
     const stream = await emulator.newStream(1);
@@ -375,17 +362,5 @@ describe('KinesisEventSource checkpoints and shards', () => {
     expect(delivered).toHaveLength(24);
     expect(delivered.slice(0, 12)).toEqual(texts(12, 'parent'));
     expect(source.stats().find((s) => s.shardId === 'shardId-000000000000')?.state).toBe('ended');
-  });
-});
-
-describe('resolveSettings', () => {
-  it('defaults to the deployed event source settings', () => {
-    expect(resolveSettings()).toMatchObject({ batchSize: 500, maxBatchingWindowSeconds: 1, retryAttempts: 10 });
-  });
-
-  it('names a batch size out of range', () => {
-    expect(() => resolveSettings({ batchSize: 0 })).toThrow(
-      'batch size must be between 1 and 10000 inclusive (given 0)',
-    );
   });
 });
