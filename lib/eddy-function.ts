@@ -15,6 +15,7 @@ import {
   RESOURCE_ENV,
   TABLE_WRITE_ACTIONS,
 } from '../lambdas/adapters/permissions.ts';
+import { SERVICE_NAME } from '../lambdas/adapters/pipeline-metrics.ts';
 
 /** Retention of every log group: long enough to investigate an incident, short enough to stay cheap. */
 export const LOG_RETENTION = logs.RetentionDays.ONE_MONTH;
@@ -74,7 +75,7 @@ function bundleBanner(config: LoadedConfig): string {
  * | bundle | local esbuild, ESM, minified, `node24` target | no Docker; handlers are ES modules like the rest of the repo |
  * | AWS SDK | bundled | the versions pinned in package-lock.json, the ones tested locally, not the runtime's |
  * | views config | set as `process.env.EDDY_CONFIG` by the bundle's first line | Lambda environment variables are capped at 4 KB |
- * | `POWERTOOLS_SERVICE_NAME` | `eddy` | groups every function's logs under one service |
+ * | `POWERTOOLS_SERVICE_NAME` | `eddy` | groups every function's logs, and its metrics (`service` dimension), under one service |
  */
 export class EddyFunction extends NodejsFunction {
   /** Memory for functions that do not say otherwise, in MB. */
@@ -105,7 +106,7 @@ export class EddyFunction extends NodejsFunction {
       tracing: lambda.Tracing.ACTIVE,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: 'eddy',
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       },
       bundling: {
         forceDockerBundling: false,

@@ -4,6 +4,8 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { TABLE_SCHEMA } from '../lambdas/adapters/table-schema.ts';
@@ -11,22 +13,41 @@ import { TABLE_SCHEMA } from '../lambdas/adapters/table-schema.ts';
 /** How the event stream gets its capacity. */
 export type StreamCapacity = { readonly mode: 'onDemand' } | { readonly mode: 'provisioned'; readonly shards: number };
 
+/** Who hears the `Alerts` topic, besides whatever subscribes to it later (checked by `alertSubscriptionsFromContext`). */
+export interface AlertSubscriptions {
+  /** Email addresses; each must confirm the subscription from the message SNS sends it. */
+  readonly emails?: readonly string[];
+  /** HTTPS endpoints; each must confirm the subscription by visiting the `SubscribeURL` SNS POSTs to it. */
+  readonly urls?: readonly string[];
+  /**
+   * ARNs of standard SQS queues. Their own policy must let this topic send to them (`sqs:SendMessage` for
+   * `sns.amazonaws.com` with `aws:SourceArn` the topic), and a KMS-encrypted queue's key must let SNS use it.
+   */
+  readonly queueArns?: readonly string[];
+}
+
 export interface StatefulStackProps extends StackProps {
   /**
    * On-demand scales shards with traffic; provisioned fixes the shard count (cheaper at a steady, known rate).
    * @default { mode: 'onDemand' }
    */
   readonly streamCapacity?: StreamCapacity;
+  /**
+   * Subscriptions to the `Alerts` topic.
+   * @default none: the alarms still publish to the topic, and anyone can subscribe to it later
+   */
+  readonly alertSubscriptions?: AlertSubscriptions;
 }
 
 /**
- * Everything that holds data: the key, the event stream, the state table and the on-failure queue.
+ * Everything that holds data: the key, the event stream, the state table, the on-failure queue, the results
+ * bus and the alerts topic with its subscribers.
  *
  * Every resource is retained when the stack is deleted, and the construct ids below are a contract: renaming
  * one makes CloudFormation replace the resource, which for the table means losing every window's state.
  */
 export class StatefulStack extends Stack {
-  /** Customer-managed key that encrypts the stream, the table, the queue and every log group of Eddy. */
+  /** Customer-managed key that encrypts the stream, the table, the queue, the alerts topic and every log group. */
   readonly key: kms.Key;
   /** Events posted to the API, packed by ingest, read by the aggregator. */
   readonly stream: kinesis.Stream;
@@ -36,6 +57,8 @@ export class StatefulStack extends Stack {
   readonly onFailureQueue: sqs.Queue;
   /** Every window that becomes final is published here once, as an `Eddy Window Result` event. */
   readonly resultsBus: events.EventBus;
+  /** Every pipeline alarm's state changes (lib/eddy-alarms.ts) are published here, for people to hear them. */
+  readonly alertsTopic: sns.Topic;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps = {}) {
     super(scope, id, props);
@@ -113,5 +136,53 @@ export class StatefulStack extends Stack {
       description: 'Eddy: one event per window when it becomes final',
     });
     this.resultsBus.applyRemovalPolicy(RemovalPolicy.RETAIN);
+
+    // Lives with the data because its subscribers do: an email subscription confirmed once stays confirmed
+    // when the functions and alarms are replaced.
+    this.alertsTopic = new sns.Topic(this, 'Alerts', {
+      displayName: 'Eddy alerts',
+      masterKey: this.key,
+      enforceSSL: true,
+    });
+    this.alertsTopic.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    // The TLS-only policy above replaces SNS's default topic policy, which is what lets the account's own
+    // CloudWatch alarms publish: allow them again, and only them (alarms of this account and region).
+    this.alertsTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsOfThisAccountAndRegion',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alertsTopic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': this.account },
+          ArnLike: { 'aws:SourceArn': `arn:${this.partition}:cloudwatch:${this.region}:${this.account}:alarm:*` },
+        },
+      }),
+    );
+    // CloudWatch publishes to an encrypted topic with its own service principal, so SNS asks KMS for the
+    // topic's data key as CloudWatch: without this statement in the key policy every alarm notification is
+    // refused (alarm history: "CloudWatch Alarms does not have authorization to access the SNS topic
+    // encryption key") and nobody hears it. These are the actions AWS documents for it; the topic policy
+    // above is what limits CloudWatch to this account's alarms.
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublishToEncryptedTopics',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+    const alerts = props.alertSubscriptions ?? {};
+    for (const email of alerts.emails ?? [])
+      this.alertsTopic.addSubscription(new subscriptions.EmailSubscription(email));
+    for (const url of alerts.urls ?? []) {
+      this.alertsTopic.addSubscription(
+        new subscriptions.UrlSubscription(url, { protocol: sns.SubscriptionProtocol.HTTPS }),
+      );
+    }
+    (alerts.queueArns ?? []).forEach((arn, index) => {
+      const queue = sqs.Queue.fromQueueArn(this, `AlertQueue${index}`, arn);
+      this.alertsTopic.addSubscription(new subscriptions.SqsSubscription(queue));
+    });
   }
 }

@@ -15,6 +15,7 @@ import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, KinesisEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { EMIT_SCHEDULE, EVENT_SOURCE } from '../config/event-source.ts';
@@ -27,6 +28,7 @@ import { QUERY_PERMISSIONS } from '../lambdas/query/permissions.ts';
 import { EddyAlarms } from './eddy-alarms.ts';
 import { type ApiAuth, EddyApi } from './eddy-api.ts';
 import { EddyFunction } from './eddy-function.ts';
+import { EddyOperationsDashboard } from './eddy-operations-dashboard.ts';
 
 const LAMBDAS_DIR = path.join(import.meta.dirname, '..', 'lambdas');
 
@@ -41,6 +43,11 @@ export interface StatelessStackProps extends StackProps {
   readonly resultsBus: events.IEventBus;
   /** Encrypts every log group; its key policy must let CloudWatch Logs in this region use it. */
   readonly logKey: kms.IKey;
+  /**
+   * Where every alarm publishes its state changes. A function that alerts people itself (anomalies) is
+   * granted with `alertsTopic.grantPublish(fn)`, which also grants the use of the topic's key.
+   */
+  readonly alertsTopic: sns.ITopic;
   /** How callers of the API prove who they are (see `ApiAuth`). */
   readonly auth: ApiAuth;
 }
@@ -174,7 +181,17 @@ export class StatelessStack extends Stack {
     this.onFailure.addEventSource(new SqsEventSource(onFailureQueue, { batchSize: 10, reportBatchItemFailures: true }));
 
     // 7. Alarms on the signs that results are late or records were given up on.
-    new EddyAlarms(this, 'Alarms', { aggregate: this.aggregate, onFailureQueue });
+    const alarms = new EddyAlarms(this, 'Alarms', {
+      aggregate: this.aggregate,
+      onFailureQueue,
+      alertsTopic: props.alertsTopic,
+      outOfOrdernessMs: config.spec.outOfOrdernessMs,
+    });
+    new EddyOperationsDashboard(this, 'Operations', {
+      aggregate: this.aggregate,
+      views: config.spec.views.map((view) => view.name),
+      alarms,
+    });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url, description: 'Base URL of the Eddy API' });
     if (this.api.invokePolicy) {

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, it } from 'vitest';
-import { ITERATOR_AGE_MINUTES, ITERATOR_AGE_THRESHOLD_MS } from '../../lib/eddy-alarms.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ITERATOR_AGE_MINUTES, ITERATOR_AGE_THRESHOLD_MS, WATERMARK_LAG_MINUTES } from '../../lib/eddy-alarms.ts';
 import { buildEddyApp, type EddyFixture, logicalIdOf } from './eddy-app-fixture.ts';
 
 describe('EddyStateless alarms', () => {
@@ -48,5 +48,49 @@ describe('EddyStateless alarms', () => {
       Threshold: 0,
       ComparisonOperator: 'GreaterThanThreshold',
     });
+  });
+
+  it("alarms when the watermark stays more than a minute plus the views' out-of-orderness behind wall time for 5 minutes", () => {
+    // config/views.ts: outOfOrderness 4 s, so 60 s + 4 s
+    fx.statelessTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Eddy',
+      MetricName: 'WatermarkLag',
+      Dimensions: [{ Name: 'service', Value: 'eddy' }],
+      Statistic: 'Maximum',
+      Period: 60,
+      EvaluationPeriods: WATERMARK_LAG_MINUTES,
+      Threshold: 64_000,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('alarms on any event set aside as a dead letter', () => {
+    fx.statelessTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Eddy',
+      MetricName: 'DeadLetteredEvents',
+      Dimensions: [{ Name: 'service', Value: 'eddy' }],
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it("publishes every alarm's ALARM and OK transitions to the stateful alerts topic", () => {
+    const alarms = Object.values(fx.statelessTemplate.findResources('AWS::CloudWatch::Alarm'));
+    const topic = [
+      {
+        'Fn::ImportValue': expect.stringMatching(
+          new RegExp(`^EddyStateful:ExportsOutputRef${logicalIdOf(fx.stateful.alertsTopic)}`),
+        ),
+      },
+    ];
+    expect(alarms.length).toBeGreaterThanOrEqual(5);
+    for (const alarm of alarms) {
+      expect(alarm.Properties).toMatchObject({ AlarmActions: topic, OKActions: topic });
+    }
   });
 });

@@ -7,11 +7,18 @@ describe('cdk-nag AwsSolutions', () => {
 
   beforeAll(async () => {
     // GIVEN the whole app: by default (IAM authorization, on-demand stream), with -c auth=apiKey (API keys and
-    // a usage plan) and with -c shards (a provisioned stream)
+    // a usage plan), with -c shards (a provisioned stream) and with a subscription of each kind to the alerts
     const fixtures: EddyFixture[] = [
       await buildEddyApp(),
       await buildEddyApp({ context: { auth: 'apiKey' } }),
       await buildEddyApp({ context: { shards: '2' } }),
+      await buildEddyApp({
+        context: {
+          alertEmail: 'ops@example.com',
+          alertUrl: 'https://hooks.example.com/eddy',
+          alertQueueArn: 'arn:aws:sqs:eu-west-1:123456789012:eddy-alerts',
+        },
+      }),
     ];
     // WHEN the AwsSolutions pack checks it (the plugin bin/app.ts registers, invoked directly)
     findings = fixtures.flatMap((fx) =>
