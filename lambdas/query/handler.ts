@@ -13,7 +13,7 @@ import { END_OF_TIME, WindowReader } from '../adapters/window-reader.ts';
 import { MAX_GROUP_KEY_BYTES, watermarkOf } from '../core/batch-aggregator.ts';
 import type { EddyConfig, PipelineConfig, ViewSpec } from '../core/config.ts';
 import { pipelineCounters } from '../core/conservation.ts';
-import { parseEventTime } from '../core/event-time.ts';
+import { MAX_EVENT_TIME, parseEventTime } from '../core/event-time.ts';
 import { groupKeyOf } from '../core/group.ts';
 import { defaultOrderBy, orderableResults, type RankPosition, rankGroups } from '../core/group-ranking.ts';
 import { idleAfterMs, isRedriveShard, pipelineWatermark } from '../core/watermark.ts';
@@ -84,8 +84,15 @@ function views() {
 /** Times in query parameters read as event times do: epoch milliseconds, or ISO-8601 with a zone. */
 function parseTime(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined || value === '') return fallback;
-  const parsed = parseEventTime(/^\d+$/.test(value) ? Number(value) : value, name);
+  const digits = /^\d+$/.test(value);
+  const parsed = parseEventTime(digits ? Number(value) : value, name);
   if (!parsed.ok) {
+    if (digits && Number(value) > MAX_EVENT_TIME) {
+      throw new HttpError(
+        400,
+        `${name}: ${value} ms is after 9999-12-31T23:59:59.999Z; leave ${name} out for no bound`,
+      );
+    }
     throw new HttpError(
       400,
       `${name}: '${value}' is not a time; use epoch milliseconds or ISO-8601 with a zone (2026-11-24T10:00:00Z)`,
