@@ -29,6 +29,15 @@ export const EVENT_SOURCE = {
 } as const;
 
 /**
+ * A shard's `lastActivityMs` is renewed when a batch starts (a lease), and a batch runs at most the aggregate
+ * function's timeout: a shard counts as idle only after the views' idle timeout and the function timeout have
+ * both passed, so a shard whose batch is still running is never left out of the watermark.
+ */
+export function shardIdleAfterMs(idleTimeoutMs: number): number {
+  return idleTimeoutMs + EVENT_SOURCE.functionTimeoutSeconds * 1_000;
+}
+
+/**
  * How often the aggregate function also runs on a schedule to publish windows that became final while no
  * batch came along (when every shard is idle, the watermark advances without records). EventBridge rules
  * run at most once a minute; the local runtime runs it every `localEverySeconds`.

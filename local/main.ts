@@ -4,12 +4,12 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { API_ROUTES } from '../config/api-routes.ts';
-import { LOCAL_RESOURCES } from '../config/event-source.ts';
+import { LOCAL_RESOURCES, shardIdleAfterMs } from '../config/event-source.ts';
 import { DEFAULT_CONFIG_FILE } from '../config/load.ts';
 import { DynamoStateStore } from '../lambdas/adapters/dynamo-state-store.ts';
 import type { ViewSpec } from '../lambdas/core/config.ts';
 import { pipelineCounters } from '../lambdas/core/conservation.ts';
-import { pipelineWatermark } from '../lambdas/core/watermark.ts';
+import { pipelineWatermark, resultsWatermark } from '../lambdas/core/watermark.ts';
 import { type LocalPipeline, type LocalPipelineOptions, PROJECT_DIR, startLocalPipeline } from './pipeline.ts';
 
 const USAGE = `Usage: npm start -- [options]
@@ -124,14 +124,20 @@ function relative(file: string): string {
 function reportProgress(p: LocalPipeline): NodeJS.Timeout {
   const store = new DynamoStateStore(p.dynamodb, p.tableName);
   const spec = p.config.spec;
+  const watermarks = { outOfOrdernessMs: spec.outOfOrdernessMs, idleAfterMs: shardIdleAfterMs(spec.idleTimeoutMs) };
   let last = '';
   let lastProcessed = 0;
   let lastAt = Date.now();
   const timer = setInterval(async () => {
     try {
-      const [states, ingest] = await Promise.all([store.getShardStates(), store.getIngestCounts()]);
+      const [states, ingest, emittedThrough] = await Promise.all([
+        store.getShardStates(),
+        store.getIngestCounts(),
+        store.getEmittedThrough(),
+      ]);
       const { events } = pipelineCounters(states, ingest, []);
-      const wm = pipelineWatermark(states, Date.now(), spec.outOfOrdernessMs, spec.idleTimeoutMs);
+      // The watermark /status shows: the same formula, so the two never disagree.
+      const wm = resultsWatermark(pipelineWatermark(states, Date.now(), watermarks), emittedThrough);
       const line =
         `accepted ${events.accepted} · rejected ${events.rejected} · processed ${events.processed} · ` +
         `late ${events.late} · dead-lettered ${events.deadLettered} · in flight ${events.inFlight} · ` +

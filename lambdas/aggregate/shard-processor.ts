@@ -13,6 +13,8 @@
  *    failure throws, and Lambda retries the batch.
  * 6. Publish the windows the pipeline watermark has made final (see window-emitter.ts).
  */
+
+import { shardIdleAfterMs } from '../../config/event-source.ts';
 import {
   ConcurrentWriteError,
   paneRefKey,
@@ -20,18 +22,17 @@ import {
   type StateStore,
   type StoredPane,
 } from '../adapters/state-store.ts';
-import {
-  BatchAggregator,
-  type BatchCounters,
-  type BatchRecord,
-  type PaneDelta,
-  type ShardProgress,
-  watermarkOf,
-} from '../core/batch-aggregator.ts';
+import { BatchAggregator, type BatchCounters, type BatchRecord, type PaneDelta } from '../core/batch-aggregator.ts';
 import type { PipelineConfig } from '../core/config.ts';
 import { type GroupValues, viewVersion } from '../core/group.ts';
 import { ViewMeasures } from '../core/pane.ts';
-import { idleAfterMs, pipelineWatermark } from '../core/watermark.ts';
+import {
+  isIdle,
+  pipelineWatermark,
+  type ShardProgress,
+  shardWatermark,
+  type WatermarkSettings,
+} from '../core/watermark.ts';
 import { type EmitBudget, type EmitReport, openWindowsOfPane, WindowEmitter } from './window-emitter.ts';
 
 export interface BatchReport {
@@ -81,6 +82,7 @@ export class ShardProcessor {
   private readonly viewIds: readonly string[];
   private readonly measures: readonly ViewMeasures[];
   private readonly emitter: WindowEmitter;
+  private readonly watermarks: WatermarkSettings;
 
   constructor(
     private readonly config: PipelineConfig,
@@ -93,6 +95,10 @@ export class ShardProcessor {
     this.viewIds = config.views.map((v) => `${v.name}@${viewVersion(v)}`);
     this.measures = config.views.map((v) => new ViewMeasures(v));
     this.emitter = new WindowEmitter(config, store, now);
+    this.watermarks = {
+      outOfOrdernessMs: config.outOfOrdernessMs,
+      idleAfterMs: shardIdleAfterMs(config.idleTimeoutMs),
+    };
   }
 
   async process(shardId: string, batch: readonly BatchRecord[]): Promise<BatchReport> {
@@ -166,7 +172,7 @@ export class ShardProcessor {
     await this.store.putShardState(next, shard.seq, true);
     const others = states.filter((s) => s.shardId !== shardId);
     const emitted = await this.emitter
-      .emit(pipelineWatermark([...others, next], now, this.config.outOfOrdernessMs, this.config.idleTimeoutMs), {
+      .emit(pipelineWatermark([...others, next], now, this.watermarks), {
         entries: EMIT_ENTRIES_PER_BATCH,
         deadline: this.now() + EMIT_MS_PER_BATCH,
       })
@@ -182,7 +188,7 @@ export class ShardProcessor {
       paneWrites: writes.length,
       redonePanes: redo.size,
       counters: result.counters,
-      watermark: finiteOrNull(watermarkOf(next, this.config.outOfOrdernessMs)),
+      watermark: finiteOrNull(shardWatermark(next, this.config.outOfOrdernessMs)),
     };
   }
 
@@ -235,8 +241,7 @@ export class ShardProcessor {
   /** Emits what the pipeline watermark has made final (the scheduled run, when no batch comes along). */
   async emitFinalWindows(budget: EmitBudget): Promise<EmitReport> {
     const states = await this.store.getShardStates();
-    const { outOfOrdernessMs, idleTimeoutMs } = this.config;
-    return this.emitter.emit(pipelineWatermark(states, this.now(), outOfOrdernessMs, idleTimeoutMs), budget);
+    return this.emitter.emit(pipelineWatermark(states, this.now(), this.watermarks), budget);
   }
 
   /** Entries for the windows of the panes this batch creates, so the emitter publishes them once final. */
@@ -295,10 +300,9 @@ export class ShardProcessor {
     lastSeq: string,
     now: number,
   ): Promise<ShardState> {
-    const { outOfOrdernessMs, idleTimeoutMs } = this.config;
     let floor = stored?.watermarkFloor ?? null;
     const unfinished = stored?.attemptedThrough != null && stored.attemptedThrough > (stored.seq ?? '');
-    const idle = stored !== undefined && now - stored.lastActivityMs > idleAfterMs(idleTimeoutMs);
+    const idle = stored !== undefined && isIdle(stored, now, this.watermarks.idleAfterMs);
     if (!unfinished) {
       const candidates = [await this.store.getEmittedThrough()];
       if (idle)
@@ -306,11 +310,10 @@ export class ShardProcessor {
           pipelineWatermark(
             states.filter((s) => s.shardId !== shardId),
             now,
-            outOfOrdernessMs,
-            idleTimeoutMs,
+            this.watermarks,
           ),
         );
-      const own = stored ? watermarkOf(stored, outOfOrdernessMs) : Number.NEGATIVE_INFINITY;
+      const own = stored ? shardWatermark(stored, this.watermarks.outOfOrdernessMs) : Number.NEGATIVE_INFINITY;
       for (const c of candidates) if (c !== null && c > own && c > (floor ?? Number.NEGATIVE_INFINITY)) floor = c;
     }
     const started: ShardState = {

@@ -13,6 +13,7 @@ import { type GroupValues, groupKeyOf, groupValuesOf, matchesWhere } from './gro
 import { type Accumulator, createMeasure, type Event, type Measure } from './measures/index.ts';
 import { boundedJson, isTooDeep, MAX_NESTING_DEPTH, OMITTED_TOO_DEEP } from './nesting.ts';
 import type { DecodedItem } from './record-codec.ts';
+import { boundedEventTime, type ShardProgress, shardWatermark } from './watermark.ts';
 import { earliestWindowEnd, isFinal, paneStartOf } from './windows.ts';
 
 /** A record of the batch, decoded. `seq` is the shard sequence number padded to a fixed width (it sorts). */
@@ -24,14 +25,6 @@ export interface BatchRecord {
   readonly items: readonly DecodedItem[];
   /** Why the record as a whole could not be read. */
   readonly error?: string;
-}
-
-/** What the shard had seen before this batch. */
-export interface ShardProgress {
-  /** Largest event time applied so far (each capped at its record's arrival + out-of-orderness), or null. */
-  readonly maxEventTime: number | null;
-  /** A floor the shard's watermark never goes below (raised when an idle shard rejoins). */
-  readonly watermarkFloor: number | null;
 }
 
 export interface PaneDelta {
@@ -105,12 +98,6 @@ function plainCopy(value: unknown): unknown {
   }
 }
 
-export function watermarkOf(progress: ShardProgress, outOfOrdernessMs: number): number {
-  const fromEvents =
-    progress.maxEventTime === null ? Number.NEGATIVE_INFINITY : progress.maxEventTime - outOfOrdernessMs;
-  return Math.max(fromEvents, progress.watermarkFloor ?? Number.NEGATIVE_INFINITY);
-}
-
 interface CompiledView {
   readonly spec: ViewSpec;
   readonly index: number;
@@ -147,7 +134,7 @@ export class BatchAggregator {
     let maxEventTime = progress.maxEventTime;
 
     for (const record of records) {
-      const watermark = watermarkOf({ maxEventTime, watermarkFloor: progress.watermarkFloor }, outOfOrdernessMs);
+      const watermark = shardWatermark({ maxEventTime, watermarkFloor: progress.watermarkFloor }, outOfOrdernessMs);
       const lateEntries: SideEntry[] = [];
       const deadEntries: SideEntry[] = [];
       let recordMax = Number.NEGATIVE_INFINITY;
@@ -161,9 +148,7 @@ export class BatchAggregator {
         }
         const { event, time, matching, groups, keys } = admitted;
         counters.processed++;
-        // The watermark follows event time but never runs ahead of the record's arrival by more than the
-        // out-of-orderness: one producer whose clock is an hour fast must not make the shard's other events late.
-        const bounded = Math.min(time, record.arrivalMs + outOfOrdernessMs);
+        const bounded = boundedEventTime(time, record.arrivalMs, outOfOrdernessMs);
         if (bounded > recordMax) recordMax = bounded;
         let eventLate = false;
         for (const [v, view] of matching.entries()) {

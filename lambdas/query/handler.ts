@@ -10,13 +10,21 @@ import { HttpError, json } from '../adapters/http.ts';
 import type { ShardState, SideKind, StoredFailedBatch } from '../adapters/state-store.ts';
 import { readWindowGroups } from '../adapters/window-groups.ts';
 import { END_OF_TIME, WindowReader } from '../adapters/window-reader.ts';
-import { MAX_GROUP_KEY_BYTES, watermarkOf } from '../core/batch-aggregator.ts';
+import { shardIdleAfterMs } from '../../config/event-source.ts';
+import { MAX_GROUP_KEY_BYTES } from '../core/batch-aggregator.ts';
 import type { EddyConfig, PipelineConfig, ViewSpec } from '../core/config.ts';
 import { pipelineCounters } from '../core/conservation.ts';
 import { MAX_EVENT_TIME, parseEventTime } from '../core/event-time.ts';
 import { groupKeyOf } from '../core/group.ts';
 import { defaultOrderBy, orderableResults, type RankPosition, rankGroups } from '../core/group-ranking.ts';
-import { idleAfterMs, isRedriveShard, pipelineWatermark } from '../core/watermark.ts';
+import {
+  isIdle,
+  isRedriveShard,
+  pipelineWatermark,
+  resultsWatermark,
+  shardWatermark,
+  type WatermarkSettings,
+} from '../core/watermark.ts';
 import { isFinal } from '../core/windows.ts';
 import type { QUERY_STORE_CALLS } from './permissions.ts';
 
@@ -156,15 +164,15 @@ function findView(name: string): ViewSpec {
   return view;
 }
 
-/**
- * The watermark results are final against: the pipeline's, or the highest windows were ever published at
- * if that is higher (the pipeline's can drop when a new shard joins; a published window stays final).
- */
+const watermarks: WatermarkSettings = {
+  outOfOrdernessMs: config.outOfOrdernessMs,
+  idleAfterMs: shardIdleAfterMs(config.idleTimeoutMs),
+};
+
+/** The watermark results are final against (see resultsWatermark). */
 async function currentWatermark(states?: readonly ShardState[]): Promise<number | null> {
   const [shards, emittedThrough] = await Promise.all([states ?? store.getShardStates(), store.getEmittedThrough()]);
-  const pipeline = pipelineWatermark(shards, Date.now(), config.outOfOrdernessMs, config.idleTimeoutMs);
-  if (pipeline === null) return emittedThrough;
-  return emittedThrough === null ? pipeline : Math.max(pipeline, emittedThrough);
+  return resultsWatermark(pipelineWatermark(shards, Date.now(), watermarks), emittedThrough);
 }
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -248,13 +256,13 @@ async function status() {
     shards: states
       .filter((s) => !isRedriveShard(s.shardId))
       .map((s) => {
-        const wm = watermarkOf(s, config.outOfOrdernessMs);
+        const wm = shardWatermark(s, config.outOfOrdernessMs);
         return {
           shardId: s.shardId,
           watermark: Number.isFinite(wm) ? iso(wm) : null,
           maxEventTime: iso(s.maxEventTime),
           lastBatchAt: iso(s.lastActivityMs),
-          idle: now - s.lastActivityMs > idleAfterMs(config.idleTimeoutMs),
+          idle: isIdle(s, now, watermarks.idleAfterMs),
           batches: s.batches,
           processed: s.counters.processed,
         };
