@@ -11,8 +11,8 @@ import type { LocalPipeline } from '../../local/pipeline.ts';
 import { Api, startPipeline } from './support.ts';
 
 const SEED = Number(process.env.EDDY_FUZZ_SEED ?? 20_261_124);
-const POSTS = 1_500;
-const GETS = 2_000;
+const POSTS = 1_200;
+const GETS = 1_800;
 /** Requests in flight at once: enough to overlap the handlers' I/O on two cores. */
 const CONCURRENCY = 8;
 
