@@ -5,16 +5,21 @@
 import type { ViewSpec } from '../core/config.ts';
 import { viewVersion } from '../core/group.ts';
 import { ViewMeasures } from '../core/pane.ts';
-import { type ComposedPage, type ComposeRequest, paneRangeFor, readSessions, readWindows } from '../core/results.ts';
-import { paneStartOf } from '../core/windows.ts';
+import {
+  type ComposedPage,
+  type ComposeRequest,
+  END_OF_TIME,
+  type WindowAssigner,
+  windowAssigner,
+} from '../core/windows/index.ts';
 import type { StateStore } from './state-store.ts';
 
-/** Pane starts are stored with 15 digits: the end of representable time. */
-export const END_OF_TIME = 10 ** 15 - 1;
+export { END_OF_TIME };
 
 export class WindowReader {
   readonly viewId: string;
   readonly measures: ViewMeasures;
+  readonly windows: WindowAssigner;
 
   constructor(
     readonly view: ViewSpec,
@@ -22,19 +27,13 @@ export class WindowReader {
   ) {
     this.viewId = `${view.name}@${viewVersion(view)}`;
     this.measures = new ViewMeasures(view);
+    this.windows = windowAssigner(view.window);
   }
 
   /** Windows of one group whose start is in [req.from, req.to), ascending. */
   read(groupKey: string, req: ComposeRequest): Promise<ComposedPage> {
-    const window = this.view.window;
-    if (window.type === 'session') {
-      // From one bucket before from's bucket (a session crossing into it starts there), open-ended after
-      // `to`, because a session that starts before `to` may run past it. Reading stops once the page is full.
-      const from = paneStartOf(req.from, window.paneMs) - window.paneMs;
-      return readSessions(window.gapMs, this.measures, this.panes(groupKey, from, END_OF_TIME), req);
-    }
-    const range = paneRangeFor(window, req.from, req.to);
-    return readWindows(window, this.measures, this.panes(groupKey, range.from, range.to), req);
+    const range = this.windows.paneRange(req.from, req.to);
+    return this.windows.compose(this.measures, this.panes(groupKey, range.from, range.to), req);
   }
 
   private async *panes(groupKey: string, fromPane: number, toPane: number) {

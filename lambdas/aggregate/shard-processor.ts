@@ -33,7 +33,8 @@ import {
   shardWatermark,
   type WatermarkSettings,
 } from '../core/watermark.ts';
-import { type EmitBudget, type EmitReport, openWindowsOfPane, WindowEmitter } from './window-emitter.ts';
+import { type WindowAssigner, windowAssigner } from '../core/windows/index.ts';
+import { type EmitBudget, type EmitReport, WindowEmitter } from './window-emitter.ts';
 
 export interface BatchReport {
   readonly shardId: string;
@@ -81,6 +82,7 @@ export class ShardProcessor {
   private readonly aggregator: BatchAggregator;
   private readonly viewIds: readonly string[];
   private readonly measures: readonly ViewMeasures[];
+  private readonly windows: readonly WindowAssigner[];
   private readonly emitter: WindowEmitter;
   private readonly watermarks: WatermarkSettings;
 
@@ -94,6 +96,7 @@ export class ShardProcessor {
     this.aggregator = new BatchAggregator(config);
     this.viewIds = config.views.map((v) => `${v.name}@${viewVersion(v)}`);
     this.measures = config.views.map((v) => new ViewMeasures(v));
+    this.windows = config.views.map((v) => windowAssigner(v.window));
     this.emitter = new WindowEmitter(config, store, now);
     this.watermarks = {
       outOfOrdernessMs: config.outOfOrdernessMs,
@@ -251,7 +254,7 @@ export class ShardProcessor {
       const windows = new Map<number, { windowStart: number; readyAt: number; groups: Map<string, GroupValues> }>();
       for (const d of created) {
         if (d.viewIndex !== viewIndex) continue;
-        for (const w of openWindowsOfPane(this.config.views[viewIndex]!.window, d.paneStart)) {
+        for (const w of this.windows[viewIndex]!.windowsOfPane(d.paneStart)) {
           const entry = windows.get(w.windowStart) ?? { ...w, groups: new Map<string, GroupValues>() };
           entry.groups.set(d.groupKey, d.group);
           windows.set(w.windowStart, entry);

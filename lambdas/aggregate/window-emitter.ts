@@ -15,10 +15,9 @@ import { createHash } from 'node:crypto';
 import type { EmittedResult, OpenWindows, StateStore } from '../adapters/state-store.ts';
 import { WindowReader } from '../adapters/window-reader.ts';
 import { forEachLimited } from '../core/concurrency.ts';
-import type { PipelineConfig, WindowSpec } from '../core/config.ts';
+import type { PipelineConfig } from '../core/config.ts';
 import { groupObject } from '../core/group.ts';
-import type { WindowResult } from '../core/results.ts';
-import { windowStartsOfPane } from '../core/windows.ts';
+import type { WindowResult } from '../core/windows/index.ts';
 
 type Store = Pick<
   StateStore,
@@ -43,18 +42,6 @@ export interface EmitReport {
   /** Entries that failed (kept, to be tried again), and the first reason. */
   failed: number;
   firstError?: string;
-}
-
-/**
- * The windows a pane belongs to, each with the earliest time it can be final: its end (for a session
- * bucket, the earliest end of a session starting in it: one gap after the bucket starts).
- */
-export function openWindowsOfPane(
-  window: WindowSpec,
-  paneStart: number,
-): Array<{ windowStart: number; readyAt: number }> {
-  if (window.type === 'session') return [{ windowStart: paneStart, readyAt: paneStart + window.gapMs }];
-  return windowStartsOfPane(window, paneStart).map((s) => ({ windowStart: s, readyAt: s + window.sizeMs }));
 }
 
 export class WindowEmitter {
@@ -104,15 +91,13 @@ export class WindowEmitter {
   }
 
   private async emitEntry(reader: WindowReader, entry: OpenWindows, watermark: number): Promise<number> {
-    const w = reader.view.window;
     const req = { watermark, allowedLatenessMs: this.config.allowedLatenessMs, limit: 1 };
-    // Sessions: the one that starts in this bucket (one that started earlier has its own entry there).
-    const to = w.type === 'session' ? entry.windowStart + w.paneMs : entry.windowStart + 1;
+    const { from, to } = reader.windows.entryWindows(entry.windowStart);
     let emitted = 0;
     const stillOpen: Array<{ group: OpenWindows['groups'][number]; end: number }> = [];
     // An entry holds every group a batch created the window for: thousands, for a per-key view.
     await forEachLimited(entry.groups, GROUP_CONCURRENCY, async (group) => {
-      const [result] = (await reader.read(group.groupKey, { ...req, from: entry.windowStart, to })).windows;
+      const [result] = (await reader.read(group.groupKey, { ...req, from, to })).windows;
       if (!result) return;
       if (!result.final) {
         stillOpen.push({ group, end: result.windowEnd });

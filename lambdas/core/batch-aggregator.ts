@@ -14,7 +14,7 @@ import { type Accumulator, createMeasure, type Event, type Measure } from './mea
 import { boundedJson, isTooDeep, MAX_NESTING_DEPTH, OMITTED_TOO_DEEP } from './nesting.ts';
 import type { DecodedItem } from './record-codec.ts';
 import { boundedEventTime, type ShardProgress, shardWatermark } from './watermark.ts';
-import { earliestWindowEnd, isFinal, paneStartOf } from './windows.ts';
+import { isFinal, type WindowAssigner, windowAssigner } from './windows/index.ts';
 
 /** A record of the batch, decoded. `seq` is the shard sequence number padded to a fixed width (it sorts). */
 export interface BatchRecord {
@@ -102,6 +102,7 @@ interface CompiledView {
   readonly spec: ViewSpec;
   readonly index: number;
   readonly measures: readonly Measure[];
+  readonly windows: WindowAssigner;
 }
 
 /** An event ready to aggregate: its time, the views it matches, and its group in each of them. */
@@ -117,7 +118,12 @@ export class BatchAggregator {
   private readonly views: readonly CompiledView[];
 
   constructor(private readonly config: PipelineConfig) {
-    this.views = config.views.map((spec, index) => ({ spec, index, measures: spec.measures.map(createMeasure) }));
+    this.views = config.views.map((spec, index) => ({
+      spec,
+      index,
+      measures: spec.measures.map(createMeasure),
+      windows: windowAssigner(spec.window),
+    }));
   }
 
   /** The storage identity of a pane within its shard. */
@@ -152,7 +158,7 @@ export class BatchAggregator {
         if (bounded > recordMax) recordMax = bounded;
         let eventLate = false;
         for (const [v, view] of matching.entries()) {
-          const end = earliestWindowEnd(view.spec.window, time);
+          const end = view.windows.earliestWindowEnd(time);
           if (isFinal(end, watermark, allowedLatenessMs)) {
             eventLate = true;
             counters.lateByView[view.spec.name] = (counters.lateByView[view.spec.name] ?? 0) + 1;
@@ -253,7 +259,7 @@ export class BatchAggregator {
     groupKey: string,
     filter: PaneRecordFilter | undefined,
   ): void {
-    const paneStart = paneStartOf(time, view.spec.window.paneMs);
+    const paneStart = view.windows.paneOf(time);
     const key = BatchAggregator.paneKey(view.index, groupKey, paneStart);
     if (filter && !filter(key, seq)) return;
     let pane = panes.get(key);

@@ -4,13 +4,13 @@
  * Every error names the parameter that is wrong and what would be accepted.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { shardIdleAfterMs } from '../../config/event-source.ts';
 import type { DynamoStateStore } from '../adapters/dynamo-state-store.ts';
 import { createStateStore, loadPipelineConfig, logger } from '../adapters/environment.ts';
 import { HttpError, json } from '../adapters/http.ts';
 import type { ShardState, SideKind, StoredFailedBatch } from '../adapters/state-store.ts';
 import { readWindowGroups } from '../adapters/window-groups.ts';
 import { END_OF_TIME, WindowReader } from '../adapters/window-reader.ts';
-import { shardIdleAfterMs } from '../../config/event-source.ts';
 import { MAX_GROUP_KEY_BYTES } from '../core/batch-aggregator.ts';
 import type { EddyConfig, PipelineConfig, ViewSpec } from '../core/config.ts';
 import { pipelineCounters } from '../core/conservation.ts';
@@ -25,7 +25,7 @@ import {
   shardWatermark,
   type WatermarkSettings,
 } from '../core/watermark.ts';
-import { isFinal } from '../core/windows.ts';
+import { isFinal } from '../core/windows/index.ts';
 import type { QUERY_STORE_CALLS } from './permissions.ts';
 
 const rawConfig = JSON.parse(process.env.EDDY_CONFIG ?? '{}') as EddyConfig;

@@ -10,7 +10,7 @@ import { ShardProcessor } from '../../lambdas/aggregate/shard-processor.ts';
 import { type EddyConfig, normalizeConfig, type ViewSpec } from '../../lambdas/core/config.ts';
 import { groupKeyOf, viewVersion } from '../../lambdas/core/group.ts';
 import { ViewMeasures } from '../../lambdas/core/pane.ts';
-import { paneRangeFor, readSessions, readWindows } from '../../lambdas/core/results.ts';
+import { windowAssigner } from '../../lambdas/core/windows/index.ts';
 import { packedRecord } from '../support/kinesis.ts';
 import { MemoryStateStore } from '../support/memory-state-store.ts';
 
@@ -120,15 +120,9 @@ async function readAll(store: MemoryStateStore, view: ViewSpec) {
         yield { paneStart: p.paneStart, partial: measures.decode(p.count, p.minTime, p.maxTime, p.partials) };
       }
     };
-    const page =
-      w.type === 'session'
-        ? await readSessions(w.gapMs, measures, panes(0, 10 ** 15), req)
-        : await readWindows(
-            w,
-            measures,
-            panes(paneRangeFor(w, 0, 10 ** 15).from, paneRangeFor(w, 0, 10 ** 15).to),
-            req,
-          );
+    const assigner = windowAssigner(w);
+    const range = assigner.paneRange(req.from, req.to);
+    const page = await assigner.compose(measures, panes(range.from, range.to), req);
     out.set(gk, new Map(page.windows.map((r) => [r.windowStart, r.measures])));
   }
   return out;
