@@ -21,6 +21,7 @@ import {
   type StoredFailedBatch,
 } from '../adapters/state-store.ts';
 import { StreamRangeReader } from '../adapters/stream-range-reader.ts';
+import { emptyCounters } from '../core/batch-aggregator.ts';
 import type { PipelineConfig } from '../core/config.ts';
 import { REDRIVE_SHARD_PREFIX } from '../core/watermark.ts';
 import { toBatchRecord } from './kinesis-records.ts';
@@ -143,7 +144,7 @@ export class Redriver {
       watermarkFloor: null,
       lastActivityMs: 0,
       batches: 0,
-      counters: { processed: 0, late: 0, lateByView: {}, deadLettered: 0, duplicates: 0 },
+      counters: emptyCounters(),
     };
     try {
       await this.store.putShardState(idle, null, false);

@@ -22,17 +22,19 @@ import {
   type StateStore,
   type StoredPane,
 } from '../adapters/state-store.ts';
-import { BatchAggregator, type BatchCounters, type BatchRecord, type PaneDelta } from '../core/batch-aggregator.ts';
+import {
+  addCounters,
+  BatchAggregator,
+  type BatchCounters,
+  type BatchRecord,
+  emptyCounters,
+  type PaneDelta,
+  type TouchedPane,
+} from '../core/batch-aggregator.ts';
 import type { PipelineConfig } from '../core/config.ts';
 import { type GroupValues, viewVersion } from '../core/group.ts';
 import { ViewMeasures } from '../core/pane.ts';
-import {
-  isIdle,
-  pipelineWatermark,
-  type ShardProgress,
-  shardWatermark,
-  type WatermarkSettings,
-} from '../core/watermark.ts';
+import { isIdle, pipelineWatermark, shardWatermark, type WatermarkSettings } from '../core/watermark.ts';
 import { type WindowAssigner, windowAssigner } from '../core/windows/index.ts';
 import { type EmitBudget, type EmitReport, WindowEmitter } from './window-emitter.ts';
 
@@ -104,11 +106,12 @@ export class ShardProcessor {
     };
   }
 
+  /** Applies one batch of one shard: load → plan → apply → emit. */
   async process(shardId: string, batch: readonly BatchRecord[]): Promise<BatchReport> {
+    // Load: every shard's progress; records at or below this shard's stored seq were applied already.
     const states = await this.registerShards(await this.store.getShardStates(), shardId);
     const stored = states.find((s) => s.shardId === shardId);
     const records = stored?.seq ? batch.filter((r) => r.seq > stored.seq!) : batch;
-    const empty: BatchCounters = { processed: 0, late: 0, lateByView: {}, deadLettered: 0, duplicates: 0 };
     if (records.length === 0) {
       return {
         shardId,
@@ -116,63 +119,63 @@ export class ShardProcessor {
         skippedRecords: batch.length,
         paneWrites: 0,
         redonePanes: 0,
-        counters: empty,
+        counters: emptyCounters(),
         watermark: null,
       };
     }
-
     const now = this.now();
-    const shard = await this.startBatch(shardId, stored, states, records[records.length - 1]!.seq, now);
-    const progress: ShardProgress = { maxEventTime: shard.maxEventTime, watermarkFloor: shard.watermarkFloor };
-
+    const lastSeq = records[records.length - 1]!.seq;
+    const shard = await this.startBatch(shardId, stored, states, lastSeq, now);
     const { unique, duplicates } = await this.dropRepeatedRecords(records);
-    const result = this.aggregator.aggregate(unique, progress);
-    result.counters.duplicates = duplicates;
-    const refs = [...result.panes.values()].map((d) => this.ref(d));
-    const current = await this.store.getPanes(shardId, refs);
 
-    // Panes a failed attempt already wrote (partly or wholly): redo them from the records after their seq.
-    const redo = new Map<string, string>();
-    for (const [key, delta] of result.panes) {
-      const existing = current.get(paneRefKey(this.ref(delta)));
-      if (existing && existing.seq >= delta.firstSeq) redo.set(key, existing.seq);
+    // Plan (pure): lateness, dead letters, the panes each event goes to.
+    const plan = this.aggregator.plan(unique, {
+      maxEventTime: shard.maxEventTime,
+      watermarkFloor: shard.watermarkFloor,
+    });
+    plan.counters.duplicates = duplicates;
+    const touched = [...plan.touched];
+    const current = await this.store.getPanes(
+      shardId,
+      touched.map(([, t]) => this.ref(t)),
+    );
+    // Panes a failed attempt of this batch already wrote (partly or wholly): their records up to the stored
+    // seq are in them already; only the records after it are added (partial redo).
+    const appliedThrough = new Map<string, string>();
+    for (const [key, t] of touched) {
+      const existing = current.get(paneRefKey(this.ref(t)));
+      if (existing && existing.seq >= t.firstSeq) appliedThrough.set(key, existing.seq);
     }
+    const deltas = this.aggregator.accumulate(plan, appliedThrough);
+
+    // Apply: side records, open-window entries, each pane once (conditional on its seq), the shard item last.
+    await this.store.putSideRecords('late', shardId, plan.late);
+    await this.store.putSideRecords('dead', shardId, plan.deadLetters);
     // Panes this batch creates, and those a failed attempt of it created (even if wholly written then): a
     // retry rewrites the same open-window entries (same keys), so they must list everything the first did.
-    const opened = [...result.panes].filter(([key, d]) => redo.has(key) || !current.has(paneRefKey(this.ref(d))));
-    const openedDeltas = opened.map(([, d]) => d);
-    if (redo.size > 0) {
-      const again = this.aggregator.aggregate(unique, progress, (key, seq) => {
-        const after = redo.get(key);
-        return after !== undefined && seq > after;
-      });
-      for (const key of redo.keys()) {
-        const delta = again.panes.get(key);
-        if (delta) result.panes.set(key, delta);
-        else result.panes.delete(key);
-      }
-    }
-
-    await this.store.putSideRecords('late', shardId, result.late);
-    await this.store.putSideRecords('dead', shardId, result.deadLetters);
-    const writes = [...result.panes.values()].map((delta) => {
+    // Before the panes: a pane must never exist without an entry telling the emitter to publish its windows.
+    const opened = touched.filter(([key, t]) => appliedThrough.has(key) || !current.has(paneRefKey(this.ref(t))));
+    await this.recordOpenWindows(
+      shardId,
+      lastSeq,
+      opened.map(([, t]) => t),
+    );
+    const writes = [...deltas.values()].map((delta) => {
       const existing = current.get(paneRefKey(this.ref(delta)));
       return { pane: this.mergeInto(shardId, delta, existing), expectedSeq: existing?.seq ?? null };
     });
-    const lastSeq = records[records.length - 1]!.seq;
-    // Before the panes: a pane must never exist without an entry telling the emitter to publish its windows.
-    await this.recordOpenWindows(shardId, lastSeq, openedDeltas);
     await this.store.putPanes(writes);
-
     const next: ShardState = {
       ...shard,
       seq: lastSeq,
-      maxEventTime: result.maxEventTime,
+      maxEventTime: plan.maxEventTime,
       lastActivityMs: now,
       batches: shard.batches + 1,
-      counters: addCounters(shard.counters, result.counters),
+      counters: addCounters(shard.counters, plan.counters),
     };
     await this.store.putShardState(next, shard.seq, true);
+
+    // Emit: what the pipeline watermark has made final; a failure here is reported, and retried later.
     const others = states.filter((s) => s.shardId !== shardId);
     const emitted = await this.emitter
       .emit(pipelineWatermark([...others, next], now, this.watermarks), {
@@ -189,8 +192,8 @@ export class ShardProcessor {
       records: records.length,
       skippedRecords: batch.length - records.length,
       paneWrites: writes.length,
-      redonePanes: redo.size,
-      counters: result.counters,
+      redonePanes: appliedThrough.size,
+      counters: plan.counters,
       watermark: finiteOrNull(shardWatermark(next, this.config.outOfOrdernessMs)),
     };
   }
@@ -248,7 +251,7 @@ export class ShardProcessor {
   }
 
   /** Entries for the windows of the panes this batch creates, so the emitter publishes them once final. */
-  private async recordOpenWindows(shardId: string, seq: string, created: readonly PaneDelta[]): Promise<void> {
+  private async recordOpenWindows(shardId: string, seq: string, created: readonly TouchedPane[]): Promise<void> {
     for (const [viewIndex, viewId] of this.viewIds.entries()) {
       if (!this.config.views[viewIndex]!.emit) continue;
       const windows = new Map<number, { windowStart: number; readyAt: number; groups: Map<string, GroupValues> }>();
@@ -279,7 +282,7 @@ export class ShardProcessor {
       watermarkFloor: null,
       lastActivityMs: 0,
       batches: 0,
-      counters: { processed: 0, late: 0, lateByView: {}, deadLettered: 0, duplicates: 0 },
+      counters: emptyCounters(),
     };
   }
 
@@ -337,8 +340,8 @@ export class ShardProcessor {
     return started;
   }
 
-  private ref(delta: PaneDelta) {
-    return { viewId: this.viewIds[delta.viewIndex]!, groupKey: delta.groupKey, paneStart: delta.paneStart };
+  private ref(pane: Pick<TouchedPane, 'viewIndex' | 'groupKey' | 'paneStart'>) {
+    return { viewId: this.viewIds[pane.viewIndex]!, groupKey: pane.groupKey, paneStart: pane.paneStart };
   }
 
   private mergeInto(shardId: string, delta: PaneDelta, existing: StoredPane | undefined): StoredPane {
@@ -363,18 +366,6 @@ export class ShardProcessor {
       partials: measures.encode(partial),
     };
   }
-}
-
-function addCounters(a: BatchCounters, b: BatchCounters): BatchCounters {
-  const lateByView = { ...a.lateByView };
-  for (const [view, n] of Object.entries(b.lateByView)) lateByView[view] = (lateByView[view] ?? 0) + n;
-  return {
-    processed: a.processed + b.processed,
-    late: a.late + b.late,
-    deadLettered: a.deadLettered + b.deadLettered,
-    duplicates: a.duplicates + b.duplicates,
-    lateByView,
-  };
 }
 
 function finiteOrNull(n: number): number | null {

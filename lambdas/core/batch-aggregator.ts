@@ -27,6 +27,23 @@ export interface BatchRecord {
   readonly error?: string;
 }
 
+export function emptyCounters(): BatchCounters {
+  return { processed: 0, late: 0, lateByView: {}, deadLettered: 0, duplicates: 0 };
+}
+
+/** The counters of two batches (or of a shard and a batch) together. */
+export function addCounters(a: BatchCounters, b: BatchCounters): BatchCounters {
+  const lateByView = { ...a.lateByView };
+  for (const [view, n] of Object.entries(b.lateByView)) lateByView[view] = (lateByView[view] ?? 0) + n;
+  return {
+    processed: a.processed + b.processed,
+    late: a.late + b.late,
+    deadLettered: a.deadLettered + b.deadLettered,
+    duplicates: a.duplicates + b.duplicates,
+    lateByView,
+  };
+}
+
 export interface PaneDelta {
   readonly viewIndex: number;
   readonly groupKey: string;
@@ -72,16 +89,40 @@ export interface BatchCounters {
   duplicates: number;
 }
 
-export interface BatchResult {
-  readonly panes: Map<string, PaneDelta>;
+/** A pane the batch touches: which one, and the first record that touches it. */
+export interface TouchedPane {
+  readonly viewIndex: number;
+  readonly groupKey: string;
+  readonly group: GroupValues;
+  readonly paneStart: number;
+  readonly firstSeq: string;
+}
+
+/** An event to aggregate, with the pane it goes to in each view it is on time for (null: late there). */
+interface PlannedEvent {
+  readonly admitted: Admitted;
+  readonly seq: string;
+  readonly paneKeys: ReadonlyArray<string | null>;
+}
+
+/**
+ * Everything a batch decides before anything is read or written: which events are dead letters, which are
+ * late in which view, which panes the others go to, the counters and the shard's new maximum event time.
+ * Deterministic: a retry or a bisected half of the batch plans every record as the first attempt did.
+ */
+export interface BatchPlan {
+  readonly touched: ReadonlyMap<string, TouchedPane>;
   readonly late: SideRecord[];
   readonly deadLetters: SideRecord[];
   readonly counters: BatchCounters;
   readonly maxEventTime: number | null;
+  /** @internal what `accumulate` folds */
+  readonly events: readonly PlannedEvent[];
 }
 
-/** Restricts aggregation to some panes and records: used to redo the panes a failed attempt partly wrote. */
-export type PaneRecordFilter = (paneKey: string, seq: string) => boolean;
+export interface BatchResult extends Omit<BatchPlan, 'events'> {
+  readonly panes: Map<string, PaneDelta>;
+}
 
 /**
  * Group keys are part of DynamoDB keys (sort keys are at most 1 KB): an event whose group values are longer
@@ -131,12 +172,14 @@ export class BatchAggregator {
     return `${viewIndex}|${paneStart}|${groupKey}`;
   }
 
-  aggregate(records: readonly BatchRecord[], progress: ShardProgress, filter?: PaneRecordFilter): BatchResult {
+  /** Plans the batch (see BatchPlan). */
+  plan(records: readonly BatchRecord[], progress: ShardProgress): BatchPlan {
     const { outOfOrdernessMs, allowedLatenessMs } = this.config;
-    const panes = new Map<string, PaneDelta>();
+    const touched = new Map<string, TouchedPane>();
+    const events: PlannedEvent[] = [];
     const late: SideRecord[] = [];
     const deadLetters: SideRecord[] = [];
-    const counters: BatchCounters = { processed: 0, late: 0, lateByView: {}, deadLettered: 0, duplicates: 0 };
+    const counters = emptyCounters();
     let maxEventTime = progress.maxEventTime;
 
     for (const record of records) {
@@ -157,7 +200,7 @@ export class BatchAggregator {
         const bounded = boundedEventTime(time, record.arrivalMs, outOfOrdernessMs);
         if (bounded > recordMax) recordMax = bounded;
         let eventLate = false;
-        for (const [v, view] of matching.entries()) {
+        const paneKeys = matching.map((view, v) => {
           const end = view.windows.earliestWindowEnd(time);
           if (isFinal(end, watermark, allowedLatenessMs)) {
             eventLate = true;
@@ -168,11 +211,23 @@ export class BatchAggregator {
               reason: `event time ${new Date(time).toISOString()} is in a window that was final at watermark ${new Date(watermark).toISOString()} (window end ${new Date(end).toISOString()} + allowed lateness ${allowedLatenessMs} ms)`,
               event,
             });
-            continue;
+            return null;
           }
-          this.addToPane(panes, view, event, time, record.seq, groups[v]!, keys[v]!, filter);
-        }
+          const paneStart = view.windows.paneOf(time);
+          const key = BatchAggregator.paneKey(view.index, keys[v]!, paneStart);
+          if (!touched.has(key)) {
+            touched.set(key, {
+              viewIndex: view.index,
+              groupKey: keys[v]!,
+              group: groups[v]!,
+              paneStart,
+              firstSeq: record.seq,
+            });
+          }
+          return key;
+        });
         if (eventLate) counters.late++;
+        events.push({ admitted, seq: record.seq, paneKeys });
       }
 
       counters.deadLettered += deadEntries.length;
@@ -182,7 +237,53 @@ export class BatchAggregator {
       // The watermark moves only between records, so every event of a record is judged by the same one.
       if (recordMax > (maxEventTime ?? Number.NEGATIVE_INFINITY)) maxEventTime = recordMax;
     }
-    return { panes, late, deadLetters, counters, maxEventTime };
+    return { touched, events, late, deadLetters, counters, maxEventTime };
+  }
+
+  /**
+   * Folds the planned events into one delta per pane, once. `appliedThrough` gives, for a pane a failed attempt
+   * of this batch already wrote, the sequence number of the last record stored in it: records up to it are
+   * left out of that pane (they are in it already). A pane left with nothing to add has no delta.
+   */
+  accumulate(plan: BatchPlan, appliedThrough: ReadonlyMap<string, string> = new Map()): Map<string, PaneDelta> {
+    const panes = new Map<string, PaneDelta>();
+    for (const { admitted, seq, paneKeys } of plan.events) {
+      paneKeys.forEach((key, v) => {
+        if (key === null) return;
+        const applied = appliedThrough.get(key);
+        if (applied !== undefined && seq <= applied) return;
+        let pane = panes.get(key);
+        if (!pane) {
+          const { viewIndex, groupKey, group, paneStart } = plan.touched.get(key)!;
+          pane = {
+            viewIndex,
+            groupKey,
+            group,
+            paneStart,
+            accumulators: admitted.matching[v]!.measures.map((m) => m.create()),
+            count: 0,
+            minTime: admitted.time,
+            maxTime: admitted.time,
+            firstSeq: seq,
+            lastSeq: seq,
+          };
+          panes.set(key, pane);
+        }
+        for (const acc of pane.accumulators) acc.add(admitted.event);
+        pane.count++;
+        if (admitted.time < pane.minTime) pane.minTime = admitted.time;
+        if (admitted.time > pane.maxTime) pane.maxTime = admitted.time;
+        pane.lastSeq = seq;
+      });
+    }
+    return panes;
+  }
+
+  /** Plans and accumulates in one go, for a batch nothing of which is stored yet (benches, tests). */
+  aggregate(records: readonly BatchRecord[], progress: ShardProgress): BatchResult {
+    const plan = this.plan(records, progress);
+    const { events: _, ...decided } = plan;
+    return { ...decided, panes: this.accumulate(plan) };
   }
 
   /**
@@ -247,41 +348,5 @@ export class BatchAggregator {
         },
       };
     }
-  }
-
-  private addToPane(
-    panes: Map<string, PaneDelta>,
-    view: CompiledView,
-    event: Event,
-    time: number,
-    seq: string,
-    group: GroupValues,
-    groupKey: string,
-    filter: PaneRecordFilter | undefined,
-  ): void {
-    const paneStart = view.windows.paneOf(time);
-    const key = BatchAggregator.paneKey(view.index, groupKey, paneStart);
-    if (filter && !filter(key, seq)) return;
-    let pane = panes.get(key);
-    if (!pane) {
-      pane = {
-        viewIndex: view.index,
-        groupKey,
-        group,
-        paneStart,
-        accumulators: view.measures.map((m) => m.create()),
-        count: 0,
-        minTime: time,
-        maxTime: time,
-        firstSeq: seq,
-        lastSeq: seq,
-      };
-      panes.set(key, pane);
-    }
-    for (const acc of pane.accumulators) acc.add(event);
-    pane.count++;
-    if (time < pane.minTime) pane.minTime = time;
-    if (time > pane.maxTime) pane.maxTime = time;
-    pane.lastSeq = seq;
   }
 }
