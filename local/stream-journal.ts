@@ -28,12 +28,12 @@ import {
 } from 'node:fs';
 import {
   type KinesisClient,
-  ListShardsCommand,
   PutRecordCommand,
   type PutRecordsCommandOutput,
   type PutRecordsRequestEntry,
 } from '@aws-sdk/client-kinesis';
 import { type ClientPlugin, clientPlugins } from '../lambdas/adapters/aws-clients.ts';
+import { listShards } from '../lambdas/adapters/shard-directory.ts';
 import type { RestoredRecord } from './event-source/kinesis-event-source.ts';
 
 /** Kinesis keeps records 24 hours by default; the local stream is created with the default. */
@@ -101,12 +101,8 @@ export class StreamJournal {
     const entries = readEntries(this.file);
     if (entries.length === 0) return restored;
     const shards = new Map<string, string>();
-    for (let token: string | undefined, first = true; first || token; first = false) {
-      const page = await kinesis.send(
-        new ListShardsCommand(token ? { NextToken: token } : { StreamName: this.streamName }),
-      );
-      for (const shard of page.Shards ?? []) shards.set(shard.ShardId!, shard.HashKeyRange!.StartingHashKey!);
-      token = page.NextToken;
+    for (const shard of await listShards(kinesis, { StreamName: this.streamName })) {
+      shards.set(shard.ShardId!, shard.HashKeyRange!.StartingHashKey!);
     }
     const byShard = new Map<string, JournalEntry[]>();
     for (const e of entries) byShard.set(e.shardId, [...(byShard.get(e.shardId) ?? []), e]);

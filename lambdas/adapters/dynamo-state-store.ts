@@ -31,7 +31,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { SideRecord } from '../core/batch-aggregator.ts';
-import { forEachLimited } from '../core/concurrency.ts';
+import { forEachLimited, sleep } from '../core/concurrency.ts';
 import { isTooDeep, OMITTED_TOO_DEEP } from '../core/nesting.ts';
 import type { Permission, TableAction } from './permissions.ts';
 import {
@@ -824,8 +824,4 @@ export class DynamoStateStore implements StateStore {
       throw err;
     }
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -11,6 +11,7 @@ import {
   type PutRecordsRequestEntry,
 } from '@aws-sdk/client-kinesis';
 
+import { sleep } from '../core/concurrency.ts';
 import type { Permission } from './permissions.ts';
 
 /** The sink's only call. */
@@ -95,8 +96,4 @@ function* chunks<T extends { readonly data: Uint8Array }>(records: readonly T[])
     bytes += size;
   }
   if (chunk.length > 0) yield chunk;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -3,7 +3,7 @@
  * emitter. Panes of every shard are merged; windows are composed by the view's window kind.
  */
 import type { ViewSpec } from '../core/config.ts';
-import { viewVersion } from '../core/group.ts';
+import { viewIdOf } from '../core/group.ts';
 import { ViewMeasures } from '../core/pane.ts';
 import {
   type ComposedPage,
@@ -25,7 +25,7 @@ export class WindowReader {
     readonly view: ViewSpec,
     private readonly store: Pick<StateStore, 'queryPanes'>,
   ) {
-    this.viewId = `${view.name}@${viewVersion(view)}`;
+    this.viewId = viewIdOf(view);
     this.measures = new ViewMeasures(view);
     this.windows = windowAssigner(view.window);
   }

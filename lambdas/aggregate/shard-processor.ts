@@ -32,7 +32,7 @@ import {
   type TouchedPane,
 } from '../core/batch-aggregator.ts';
 import type { PipelineConfig } from '../core/config.ts';
-import { type GroupValues, viewVersion } from '../core/group.ts';
+import { type GroupValues, viewIdOf } from '../core/group.ts';
 import { ViewMeasures } from '../core/pane.ts';
 import { isIdle, pipelineWatermark, shardWatermark, type WatermarkSettings } from '../core/watermark.ts';
 import { type WindowAssigner, windowAssigner } from '../core/windows/index.ts';
@@ -96,7 +96,7 @@ export class ShardProcessor {
     private readonly openShards: () => Promise<readonly string[]> = async () => [],
   ) {
     this.aggregator = new BatchAggregator(config);
-    this.viewIds = config.views.map((v) => `${v.name}@${viewVersion(v)}`);
+    this.viewIds = config.views.map(viewIdOf);
     this.measures = config.views.map((v) => new ViewMeasures(v));
     this.windows = config.views.map((v) => windowAssigner(v.window));
     this.emitter = new WindowEmitter(config, store, now);

@@ -1,3 +1,7 @@
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /** Runs `fn` over `items` with at most `limit` calls in flight. */
 export async function forEachLimited<T>(
   items: readonly T[],

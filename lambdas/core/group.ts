@@ -38,6 +38,11 @@ export function groupObject(view: ViewSpec, values: GroupValues): Record<string,
   return Object.fromEntries(view.groupBy.map((field, i) => [field, values[i] ?? null]));
 }
 
+/** A view's identity in storage keys: its name and the fingerprint of what it computes. */
+export function viewIdOf(view: ViewSpec): string {
+  return `${view.name}@${viewVersion(view)}`;
+}
+
 /**
  * A short fingerprint of what a view computes. Storage keys include it, so editing a view's window, filter,
  * grouping or measures starts it afresh instead of mixing old partials with new ones.

@@ -81,7 +81,11 @@ export function packEvents(
   return records;
 }
 
-function parseLines(text: string): DecodedItem[] {
+/**
+ * NDJSON: one JSON value per non-blank line, numbered from 0 by non-blank line; a line that is not JSON is an
+ * item with the reason. Read the same way in requests (ingest) and in records (the aggregator).
+ */
+export function parseNdjson(text: string): DecodedItem[] {
   const items: DecodedItem[] = [];
   let index = 0;
   for (const line of text.split('\n')) {
@@ -140,9 +144,9 @@ export function decodeRecord(data: Uint8Array): DecodedRecord {
   if (start.startsWith(ORIGIN_HEADER_PREFIX)) {
     const newline = start.indexOf('\n');
     const origin = originOf(newline === -1 ? start : start.slice(0, newline));
-    if (origin !== undefined) return { items: parseLines(newline === -1 ? '' : start.slice(newline + 1)), origin };
+    if (origin !== undefined) return { items: parseNdjson(newline === -1 ? '' : start.slice(newline + 1)), origin };
   }
-  return { items: parseLines(text) };
+  return { items: parseNdjson(text) };
 }
 
 /** The origin in a header line, or undefined when the line is not a well-formed header (then it is an event). */

@@ -9,6 +9,7 @@
 import { HttpError } from '../adapters/http.ts';
 import { MAX_FUTURE_MS, parseEventTime } from '../core/event-time.ts';
 import { boundedJson, isTooDeep, MAX_NESTING_DEPTH } from '../core/nesting.ts';
+import { parseNdjson } from '../core/record-codec.ts';
 
 export const MAX_EVENTS_PER_REQUEST = 500;
 /** Larger bodies get 413. Below API Gateway's 10 MB and Lambda's 6 MB request payload limits. */
@@ -69,18 +70,7 @@ export function parseBody(body: string, contentType: string | undefined): Parsed
     throw new HttpError(413, `body is larger than ${MAX_BODY_BYTES} bytes; send fewer events per request`);
   }
   if (type === 'application/x-ndjson' || type === 'application/jsonl' || type === 'application/ndjson') {
-    const items: ParsedBody = [];
-    const lines = body.split('\n');
-    let index = 0;
-    for (const line of lines) {
-      if (line.trim() === '') continue;
-      try {
-        items.push({ index, value: JSON.parse(line) });
-      } catch (err) {
-        items.push({ index, error: `line ${index + 1} is not JSON: ${(err as Error).message}` });
-      }
-      index++;
-    }
+    const items: ParsedBody = parseNdjson(body);
     if (items.length === 0) throw new HttpError(400, 'body has no events: send one JSON object per line');
     return items;
   }

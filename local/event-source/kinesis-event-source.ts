@@ -13,6 +13,7 @@
  */
 import type { KinesisClient, _Record as KinesisRecord, Shard } from '@aws-sdk/client-kinesis';
 import type { Handler, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { listShards } from '../../lambdas/adapters/shard-directory.ts';
 import { invokeFunction } from '../lambda-runtime.ts';
 import type { FailureCondition, OnFailureDestination } from '../on-failure-destination.ts';
 import { CheckpointStore, type StreamIdentity } from './checkpoint-store.ts';
@@ -33,7 +34,7 @@ import {
   onFailureRecord,
 } from './lambda-payloads.ts';
 import { type EventSourceSettings, resolveSettings } from './settings.ts';
-import { lineageOf, listShards, parentsDone, type ShardLineage } from './shard-lineage.ts';
+import { lineageOf, parentsDone, type ShardLineage } from './shard-lineage.ts';
 import { ShardReader } from './shard-reader.ts';
 
 export type KinesisHandler = Handler<KinesisStreamEvent, KinesisStreamBatchResponse | undefined>;
@@ -219,7 +220,7 @@ export class KinesisEventSource {
   }
 
   private listShards(): Promise<Shard[]> {
-    return listShards(this.options.kinesis, this.options.stream.streamName);
+    return listShards(this.options.kinesis, { StreamName: this.options.stream.streamName });
   }
 
   private startReadyShards(listed: readonly Shard[]): void {

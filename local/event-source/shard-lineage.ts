@@ -3,27 +3,13 @@
  * its parents' for the keys they share, so Lambda starts a child shard only once its parents were read to
  * the end (and processed); the same rule keeps every key's records in order here.
  */
-import { type KinesisClient, ListShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
+import type { Shard } from '@aws-sdk/client-kinesis';
 
 /** A shard and the shards it was split or merged from. */
 export interface ShardLineage {
   readonly shardId: string;
   /** The parent and, after a merge, the adjacent parent. */
   readonly parentIds: readonly string[];
-}
-
-/** Every shard of the stream, open and closed, across all of ListShards' pages. */
-export async function listShards(kinesis: KinesisClient, streamName: string): Promise<Shard[]> {
-  const shards: Shard[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await kinesis.send(
-      new ListShardsCommand(nextToken ? { NextToken: nextToken } : { StreamName: streamName }),
-    );
-    shards.push(...(page.Shards ?? []));
-    nextToken = page.NextToken;
-  } while (nextToken);
-  return shards;
 }
 
 export function lineageOf(shard: Shard): ShardLineage {

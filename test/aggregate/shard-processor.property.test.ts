@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { paddedSequence, shardIdOf, toBatchRecord } from '../../lambdas/aggregate/kinesis-records.ts';
 import { ShardProcessor } from '../../lambdas/aggregate/shard-processor.ts';
 import { type EddyConfig, normalizeConfig, type ViewSpec } from '../../lambdas/core/config.ts';
-import { groupKeyOf, viewVersion } from '../../lambdas/core/group.ts';
+import { groupKeyOf, viewIdOf } from '../../lambdas/core/group.ts';
 import { ViewMeasures } from '../../lambdas/core/pane.ts';
 import { windowAssigner } from '../../lambdas/core/windows/index.ts';
 import { packedRecord } from '../support/kinesis.ts';
@@ -110,7 +110,7 @@ function expectedMeasures(view: ViewSpec, events: readonly TestEvent[]) {
 
 async function readAll(store: MemoryStateStore, view: ViewSpec) {
   const measures = new ViewMeasures(view);
-  const viewId = `${view.name}@${viewVersion(view)}`;
+  const viewId = viewIdOf(view);
   const out = new Map<string, Map<number, Record<string, unknown>>>();
   const w = view.window;
   const req = { from: 0, to: 10 ** 15, limit: 1000, watermark: null, allowedLatenessMs: 0 };
@@ -227,7 +227,7 @@ describe('ShardProcessor against the brute-force oracle', () => {
           await later.emitFinalWindows({ entries: 100_000, deadline: Number.POSITIVE_INFINITY });
           const watermark = Math.max(...all.map((e) => e.dateTime)) - config.outOfOrdernessMs;
           for (const view of config.views) {
-            const viewId = `${view.name}@${viewVersion(view)}`;
+            const viewId = viewIdOf(view);
             const expected: string[] = [];
             for (const [gk, byStart] of oracle(view, all)) {
               for (const [start, events] of byStart) {
