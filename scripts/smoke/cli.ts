@@ -3,7 +3,7 @@
  * prints the report. Exit code 0 when every check passed, 1 when one failed, 2 for a usage error.
  */
 import { parseArgs } from 'node:util';
-import { type Auth, regionFromUrl } from './api-client.ts';
+import { checkBaseUrl, integerOption as integer, resolveAuth, UsageError } from '../../cli/options.ts';
 import { exitCode, formatReport } from './report.ts';
 import { DEFAULT_EVENTS, DEFAULT_TIMEOUT_MS, runSmoke, type SmokeOptions } from './run.ts';
 
@@ -31,7 +31,7 @@ Options:
 Exit code: 0 all checks passed, 1 a check failed, 2 usage error.
 `;
 
-export class UsageError extends Error {}
+export { UsageError };
 
 export interface CommandLine {
   readonly options: SmokeOptions;
@@ -66,26 +66,11 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   const values = readArgs(argv);
   if (values.help) return 'help';
   if (values.url === undefined) throw new UsageError('--url is required');
-  let url: URL;
-  try {
-    url = new URL(values.url);
-  } catch {
-    throw new UsageError(`--url ${JSON.stringify(values.url)} is not a URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError('--url must be http:// or https://');
-  if (values['api-key'] !== undefined && values.iam) throw new UsageError('use --api-key or --iam, not both');
-  if (values['api-key'] === '') throw new UsageError('--api-key must not be empty');
-  if (values.region !== undefined && !values.iam) throw new UsageError('--region only applies with --iam');
-  let auth: Auth = { kind: 'none' };
-  if (values['api-key'] !== undefined) auth = { kind: 'api-key', key: values['api-key'] };
-  if (values.iam) {
-    const region = values.region ?? regionFromUrl(values.url) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-    if (!region) throw new UsageError('--iam needs a region: the URL names none; pass --region REGION');
-    auth = { kind: 'iam', region };
-  }
+  const url = checkBaseUrl(values.url);
+  const auth = resolveAuth({ apiKey: values['api-key'], iam: values.iam, region: values.region }, url, env);
   return {
     options: {
-      url: values.url,
+      url,
       auth,
       seed: values.seed === undefined ? undefined : integer('--seed', values.seed, 0, 2 ** 31 - 1),
       events: values.events === undefined ? undefined : integer('--events', values.events, 1, 5_000),
@@ -93,14 +78,6 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     },
     json: values.json ?? false,
   };
-}
-
-function integer(name: string, value: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || n > max) {
-    throw new UsageError(`${name} must be an integer from ${min} to ${max} (given ${JSON.stringify(value)})`);
-  }
-  return n;
 }
 
 export interface Io {

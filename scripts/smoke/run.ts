@@ -8,8 +8,8 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiClient, type Auth, describeError, type Reply } from '../../cli/api-client.ts';
 import { normalizeConfig, type PipelineConfig, type ViewSpec } from '../../lambdas/core/config.ts';
-import { ApiClient, type Auth, type Reply } from './api-client.ts';
 import { type ApiWindow, compareGroup, describeGroup } from './compare.ts';
 import { RUN_FIELD, type SentEvent, SmokeEvents } from './events.ts';
 import { type ExpectedGroup, expectedGroups, type GroupValues } from './expected.ts';
@@ -526,13 +526,6 @@ function authHint(status: number, auth: Auth | undefined): string {
 function brief(body: unknown): string {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
-}
-
-function describeError(err: unknown): string {
-  // fetch reports every network failure as 'fetch failed'; the cause says which (ECONNREFUSED, ENOTFOUND...).
-  const e = err as Error & { cause?: { code?: string; message?: string } };
-  if (!e?.cause) return String(e?.message ?? e);
-  return `${e.message}: ${e.cause.message ?? e.cause.code}`;
 }
 
 function plural(n: number, noun: string): string {
