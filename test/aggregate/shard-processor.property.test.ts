@@ -236,7 +236,9 @@ describe('ShardProcessor against the brute-force oracle', () => {
                   w.type === 'session' ? Math.max(...events.map((e) => e.dateTime)) + w.gapMs : start + w.sizeMs;
                 if (end + config.allowedLatenessMs > watermark) continue;
                 expected.push(`${gk}|${start}`);
-                const published = store.emitted.get(`${viewId}|${gk}|${start}`);
+                const published = [...store.emitted.values()].find(
+                  (e) => e.viewId === viewId && e.groupKey === gk && e.windowStart === start,
+                );
                 expect(published?.measures).toEqual(expectedMeasures(view, events));
                 expect(published?.windowEnd).toBe(end);
               }

@@ -1,6 +1,11 @@
 /**
  * An in-memory StateStore with DynamoDB's conditional-write semantics, for fast property tests of the shard
- * processor. End-to-end tests run the DynamoDB adapter against real emulators.
+ * processor. test/adapters/state-store.contract.test.ts runs the same cases against it and the DynamoDB adapter,
+ * which is the truth: orders are those of the table's sort keys (code units, not locale), fields the table keeps
+ * as JSON come back as JSON carries them, and pages end as DynamoDB's Limit ends them.
+ *
+ * Left out on purpose (storage detail below DynamoDB's 400 KB item limit): side records and open-window entries
+ * are never split over several items, and side entries too large or too deeply nested are kept whole.
  */
 import {
   ConcurrentWriteError,
@@ -21,8 +26,18 @@ import {
   type StoredFailedBatch,
   type StoredPane,
   type StoredResponse,
+  type StoredSideRecord,
 } from '../../lambdas/adapters/state-store.ts';
 import type { SideRecord } from '../../lambdas/core/batch-aggregator.ts';
+
+/** As the adapter pads numbers in sort keys, so that keys sort as the numbers do. */
+const pad = (n: number, digits = 15): string => String(n).padStart(digits, '0');
+/** DynamoDB compares string keys by their bytes; for the keys used here that is JavaScript's `<`, not localeCompare. */
+const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+/** A value the adapter stores as JSON text: what JSON cannot carry (-0, NaN, undefined) comes back as JSON gives it. */
+const viaJson = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+/** As the adapter's IDEMPOTENCY_PENDING_MS: a pending claim older than this may be taken over. */
+const IDEMPOTENCY_PENDING_MS = 12_000;
 
 export class MemoryStateStore implements StateStore {
   readonly shards = new Map<string, ShardState>();
@@ -30,8 +45,10 @@ export class MemoryStateStore implements StateStore {
   readonly panes = new Map<string, StoredPane>();
   /** viewId|groupKey → that group's panes, so a group's query does not scan every pane. */
   private readonly panesByGroup = new Map<string, Map<string, StoredPane>>();
-  readonly side = { late: new Map<string, SideRecord>(), dead: new Map<string, SideRecord>() };
+  /** Side records by the adapter's sort key, `<arrival ms>|<shard>|<seq>|0`. */
+  readonly side = { late: new Map<string, StoredSideRecord>(), dead: new Map<string, StoredSideRecord>() };
   readonly open = new Map<string, OpenWindows & { viewId: string }>();
+  /** viewId|`<windowEnd>|<windowStart>|<groupKey>` (the adapter's sort key) → the published result. */
   readonly emitted = new Map<string, EmittedResult & { viewId: string }>();
   /** Attempts to publish a window that was already published (retries, several shards): must be no-ops. */
   repeatedEmits = 0;
@@ -81,7 +98,7 @@ export class MemoryStateStore implements StateStore {
       const key = `${paneRefKey(pane)}|${pane.shardId}`;
       const current = this.panes.get(key);
       if ((current?.seq ?? null) !== expectedSeq) throw new ConcurrentWriteError(key);
-      this.panes.set(key, structuredClone(pane));
+      this.panes.set(key, { ...pane, group: viaJson(pane.group), partials: viaJson(pane.partials) });
       const group = `${pane.viewId}|${pane.groupKey}`;
       const list = this.panesByGroup.get(group) ?? new Map<string, StoredPane>();
       list.set(key, this.panes.get(key)!);
@@ -94,18 +111,33 @@ export class MemoryStateStore implements StateStore {
   async *queryPanes(viewId: string, groupKey: string, fromPane: number, toPane: number): AsyncIterable<StoredPane> {
     const matching = [...(this.panesByGroup.get(`${viewId}|${groupKey}`)?.values() ?? [])]
       .filter((p) => p.paneStart >= fromPane && p.paneStart < toPane)
-      .sort((a, b) => a.paneStart - b.paneStart || a.shardId.localeCompare(b.shardId));
+      .sort((a, b) => a.paneStart - b.paneStart || byCodeUnits(a.shardId, b.shardId));
     for (const p of matching) yield structuredClone(p);
   }
 
   async putSideRecords(kind: SideKind, shardId: string, records: readonly SideRecord[]): Promise<void> {
-    for (const r of records) this.side[kind].set(`${shardId}|${r.seq}`, structuredClone(r));
+    for (const r of records) {
+      const record = { shardId, seq: r.seq, arrivalMs: r.arrivalMs, entries: viaJson(r.entries) };
+      this.side[kind].set(`${pad(r.arrivalMs, 13)}|${shardId}|${r.seq}|0`, record);
+    }
+  }
+
+  async listSideRecords(kind: SideKind, limit: number, cursor: string | null): Promise<SidePage> {
+    const keys = [...this.side[kind].keys()].sort(byCodeUnits).reverse();
+    const page = keys.filter((k) => cursor === null || k < cursor).slice(0, limit);
+    return {
+      records: page.map((k) => structuredClone(this.side[kind].get(k)!)),
+      // As DynamoDB's LastEvaluatedKey: a full page has a cursor, even when nothing follows it.
+      nextCursor: page.length === limit ? (page[page.length - 1] ?? null) : null,
+    };
   }
 
   async putOpenWindows(viewId: string, tag: string, entries: ReadonlyArray<Omit<OpenWindows, 'key'>>) {
     for (const e of entries) {
-      const key = `${String(e.readyAt).padStart(15, '0')}|${String(e.windowStart).padStart(15, '0')}|${tag}|0`;
-      this.open.set(`${viewId}|${key}`, structuredClone({ ...e, key, viewId }));
+      // The adapter writes an item per chunk of groups: no groups, no item.
+      if (e.groups.length === 0) continue;
+      const key = `${pad(e.readyAt)}|${pad(e.windowStart)}|${tag}|0`;
+      this.open.set(`${viewId}|${key}`, { ...viaJson(e), key, viewId });
       this.writeCounts.openWindows++;
     }
   }
@@ -113,9 +145,9 @@ export class MemoryStateStore implements StateStore {
   async listOpenWindows(viewId: string, readyBy: number, limit: number): Promise<OpenWindows[]> {
     return [...this.open.values()]
       .filter((e) => e.viewId === viewId && e.readyAt <= readyBy)
-      .sort((a, b) => a.key.localeCompare(b.key))
+      .sort((a, b) => byCodeUnits(a.key, b.key))
       .slice(0, limit)
-      .map((e) => structuredClone(e));
+      .map(({ viewId: _, ...e }) => structuredClone(e));
   }
 
   async deleteOpenWindows(viewId: string, key: string): Promise<void> {
@@ -137,27 +169,43 @@ export class MemoryStateStore implements StateStore {
   }
 
   async putEmitted(viewId: string, result: EmittedResult): Promise<boolean> {
-    const key = `${viewId}|${result.groupKey}|${result.windowStart}`;
+    // The window is (end, start, group), as in the adapter's sort key: a session of the same start that ends
+    // elsewhere is another window.
+    const key = `${viewId}|${pad(result.windowEnd)}|${pad(result.windowStart)}|${result.groupKey}`;
     if (this.emitted.has(key)) {
       this.repeatedEmits++;
       return false;
     }
-    this.emitted.set(key, structuredClone({ ...result, viewId }));
+    this.emitted.set(key, { ...viaJson(result), viewId });
     this.writeCounts.emitted++;
     return true;
   }
 
-  async listEmitted(): Promise<EmittedPage> {
-    throw new Error('not used by these tests');
+  async listEmitted(viewId: string, untilEnd: number, limit: number, cursor: string | null): Promise<EmittedPage> {
+    const until = pad(Math.max(0, Math.min(untilEnd, 10 ** 15 - 1)));
+    if (cursor !== null && cursor >= until) return { results: [], nextCursor: cursor };
+    const prefix = `${viewId}|`;
+    const page = [...this.emitted.keys()]
+      .filter((k) => k.startsWith(prefix))
+      .map((k) => k.slice(prefix.length))
+      .filter((sk) => sk < until && (cursor === null || sk > cursor))
+      .sort(byCodeUnits)
+      .slice(0, limit);
+    return {
+      results: page.map((sk) => {
+        const { viewId: _, ...result } = this.emitted.get(prefix + sk)!;
+        return structuredClone(result);
+      }),
+      nextCursor: page[page.length - 1] ?? cursor,
+    };
   }
 
-  async listSideRecords(): Promise<SidePage> {
-    throw new Error('not used by these tests');
-  }
   readonly ingest: IngestCounts = { accepted: 0, rejected: 0, requestsRejected: 0 };
   async addIngestCounts(counts: Partial<IngestCounts>): Promise<void> {
     const target = this.ingest as { -readonly [K in keyof IngestCounts]: number };
-    for (const [name, n] of Object.entries(counts) as Array<[keyof IngestCounts, number]>) target[name] += n;
+    for (const [name, n] of Object.entries(counts) as Array<[keyof IngestCounts, number | undefined]>) {
+      if (n !== undefined) target[name] += n;
+    }
   }
   async getIngestCounts(): Promise<IngestCounts> {
     return { ...this.ingest };
@@ -166,7 +214,8 @@ export class MemoryStateStore implements StateStore {
   async putFailedBatch(batch: FailedBatch): Promise<boolean> {
     const key = `${String(batch.failedAtMs).padStart(13, '0')}|${batch.source}|${batch.shardId}|${batch.startSequenceNumber}`;
     if (this.failedBatches.has(key)) return false;
-    this.failedBatches.set(key, structuredClone({ ...batch, key }));
+    // Only markFailedBatchRedriven records a redrive.
+    this.failedBatches.set(key, structuredClone({ ...batch, redrive: null, key }));
     return true;
   }
   async listFailedBatches(limit: number, cursor: string | null): Promise<FailedBatchPage> {
@@ -175,18 +224,32 @@ export class MemoryStateStore implements StateStore {
     const page = after.slice(0, limit);
     return {
       batches: page.map((k) => structuredClone(this.failedBatches.get(k)!)),
-      nextCursor: after.length > limit ? page[page.length - 1]! : null,
+      // As DynamoDB's LastEvaluatedKey: a full page has a cursor, even when nothing follows it.
+      nextCursor: page.length === limit ? (page[page.length - 1] ?? null) : null,
     };
   }
   async markFailedBatchRedriven(key: string, redrive: FailedBatchRedrive): Promise<void> {
     const batch = this.failedBatches.get(key);
     if (batch && batch.redrive === null) this.failedBatches.set(key, { ...batch, redrive: { ...redrive } });
   }
-  async claimIdempotencyKey(): Promise<IdempotencyClaim> {
-    return { state: 'claimed' };
+  readonly idempotencyKeys = new Map<string, { pendingUntil: number | null; response: StoredResponse | null }>();
+  async claimIdempotencyKey(key: string, nowMs: number): Promise<IdempotencyClaim> {
+    const current = this.idempotencyKeys.get(key);
+    const abandoned = current?.response === null && current.pendingUntil !== null && current.pendingUntil < nowMs;
+    if (current === undefined || abandoned) {
+      this.idempotencyKeys.set(key, { pendingUntil: nowMs + IDEMPOTENCY_PENDING_MS, response: null });
+      return { state: 'claimed' };
+    }
+    if (current.response !== null) return { state: 'done', response: { ...current.response } };
+    return { state: 'in-progress' };
   }
-  async completeIdempotencyKey(_key: string, _response: StoredResponse): Promise<void> {}
-  async releaseIdempotencyKey(): Promise<void> {}
+  async completeIdempotencyKey(key: string, response: StoredResponse): Promise<void> {
+    const pendingUntil = this.idempotencyKeys.get(key)?.pendingUntil ?? null;
+    this.idempotencyKeys.set(key, { pendingUntil, response: { ...response } });
+  }
+  async releaseIdempotencyKey(key: string): Promise<void> {
+    this.idempotencyKeys.delete(key);
+  }
 
   /** Distinct (viewId, groupKey) pairs present. */
   groups(viewId: string): string[] {
