@@ -2,7 +2,7 @@
  * The local HTTP API: routes requests with the same table the CDK stack builds API Gateway from
  * (config/api-routes.ts), turns each into the REST API (v1) Lambda proxy event, invokes the route's handler,
  * and writes its proxy result back. API Gateway's own answers (missing API key, body too large, handler error,
- * timeout) have its status codes and bodies.
+ * timeout) have its status codes and bodies. Beside the API it serves the dashboard (local/dashboard-files.ts).
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Handler } from 'aws-lambda';
 import { API_ROUTES, type ApiFunction, type ApiRoute } from '../config/api-routes.ts';
 import { LOCAL_ACCOUNT_ID } from './aws-clients.ts';
+import { serveDashboard } from './dashboard-files.ts';
 import { invokeFunction, RequestTooLargeError } from './lambda-runtime.ts';
 
 export type ProxyHandler = Handler<APIGatewayProxyEvent, APIGatewayProxyResult>;
@@ -102,6 +103,8 @@ async function handleRequest(
   const done = (status: number, extra = '') =>
     log(`[api] ${req.method} ${url.pathname}${url.search} ${status} ${Date.now() - started} ms${extra}`);
 
+  // The dashboard's pages, beside the API as on AWS the hosted dashboard is beside it (no API key for files).
+  if (await serveDashboard(req, res, url.pathname)) return done(res.statusCode);
   const match = matchRoute(routes, req.method ?? 'GET', url.pathname);
   if (!match) {
     await discardBody(req);

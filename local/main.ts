@@ -72,6 +72,7 @@ export function banner(p: LocalPipeline): string {
     `  API          ${p.url}${p.apiKey === undefined ? '   (no API key needed)' : `   (x-api-key: ${p.apiKey})`}`,
   ];
   for (const route of API_ROUTES) lines.push(`    ${route.method.padEnd(5)}${route.resource}`);
+  lines.push('', `  Dashboard    ${p.url}/`);
   lines.push('', '  Try:');
   lines.push(
     `    curl -s -X POST ${p.url}/events -H 'content-type: application/json'${key} \\`,
