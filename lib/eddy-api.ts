@@ -1,4 +1,4 @@
-import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -132,6 +132,30 @@ export class EddyApi extends Construct {
     }
 
     this.acknowledgeNagFindings();
+  }
+
+  /**
+   * Lets pages from `origin` (the hosted dashboard, `https://<distribution>.cloudfront.net`) call the API from a
+   * browser: every resource of the route table answers the CORS preflight (an OPTIONS method, which browsers
+   * send without credentials), and API Gateway's own error answers (403, 429, 5xx) carry the origin too, so the
+   * page sees them instead of an opaque network error. The functions add it to their own answers when given
+   * `CORS_ORIGIN_ENV` (lambdas/adapters/http.ts).
+   */
+  allowBrowserOrigin(origin: string): void {
+    for (const path of new Set(API_ROUTES.map((route) => route.resource))) {
+      this.restApi.root.resourceForPath(path).addCorsPreflight({
+        allowOrigins: [origin],
+        allowMethods: API_ROUTES.filter((route) => route.resource === path).map((route) => route.method),
+        allowHeaders: ['Content-Type', 'X-Api-Key', 'Idempotency-Key'],
+        maxAge: Duration.hours(1),
+      });
+    }
+    for (const [id, type] of [
+      ['Default4xx', apigateway.ResponseType.DEFAULT_4XX],
+      ['Default5xx', apigateway.ResponseType.DEFAULT_5XX],
+    ] as const) {
+      this.restApi.addGatewayResponse(id, { type, responseHeaders: { 'Access-Control-Allow-Origin': `'${origin}'` } });
+    }
   }
 
   /**

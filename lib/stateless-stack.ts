@@ -20,6 +20,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { EMIT_SCHEDULE, EVENT_SOURCE } from '../config/event-source.ts';
 import type { LoadedConfig } from '../config/load.ts';
+import { CORS_ORIGIN_ENV } from '../lambdas/adapters/http.ts';
 import { AGGREGATE_PERMISSIONS } from '../lambdas/aggregate/permissions.ts';
 import { INGEST_PERMISSIONS } from '../lambdas/ingest/permissions.ts';
 import { ON_FAILURE_PERMISSIONS } from '../lambdas/on-failure/permissions.ts';
@@ -27,6 +28,7 @@ import { PUBLISH_PERMISSIONS } from '../lambdas/publish/permissions.ts';
 import { QUERY_PERMISSIONS } from '../lambdas/query/permissions.ts';
 import { EddyAlarms } from './eddy-alarms.ts';
 import { type ApiAuth, EddyApi } from './eddy-api.ts';
+import { EddyDashboard } from './eddy-dashboard.ts';
 import { EddyFunction } from './eddy-function.ts';
 import { EddyOperationsDashboard } from './eddy-operations-dashboard.ts';
 
@@ -63,6 +65,7 @@ export class StatelessStack extends Stack {
   readonly publish: EddyFunction;
   readonly onFailure: EddyFunction;
   readonly api: EddyApi;
+  readonly dashboard: EddyDashboard;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -168,6 +171,15 @@ export class StatelessStack extends Stack {
       logKey,
     });
 
+    // 5b. The dashboard: S3 + CloudFront, talking to the API from its own origin (CORS).
+    this.dashboard = new EddyDashboard(this, 'Dashboard', {
+      apiUrl: this.api.restApi.url,
+      apiOrigin: `https://${this.api.restApi.restApiId}.execute-api.${this.region}.${this.urlSuffix}`,
+      logKey,
+    });
+    this.api.allowBrowserOrigin(this.dashboard.origin);
+    for (const fn of [this.ingest, this.query]) fn.addEnvironment(CORS_ORIGIN_ENV, this.dashboard.origin);
+
     // 6. On-failure: records each batch the event source mappings give up on in the table, with the number
     //    of events its records held, so /status counts it, GET /failed-batches lists it and `npm run redrive`
     //    finds it. Consuming the queue replaces reading it by hand; the alarm below counts what is sent to it.
@@ -194,6 +206,10 @@ export class StatelessStack extends Stack {
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.restApi.url, description: 'Base URL of the Eddy API' });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: this.dashboard.url,
+      description: 'The dashboard (needs -c auth=apiKey: a browser cannot sign requests with SigV4)',
+    });
     if (this.api.invokePolicy) {
       new CfnOutput(this, 'ApiInvokePolicyArn', {
         value: this.api.invokePolicy.managedPolicyArn,

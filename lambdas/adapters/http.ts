@@ -1,10 +1,21 @@
 /** API Gateway proxy responses. */
 import type { APIGatewayProxyResult } from 'aws-lambda';
 
+/**
+ * The environment variable that names the one browser origin allowed to read the API's answers: the hosted
+ * dashboard's, set by the CDK app (lib/stateless-stack.ts). Unset locally, where the dashboard is same-origin.
+ */
+export const CORS_ORIGIN_ENV = 'EDDY_CORS_ORIGIN';
+
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
+  const origin = process.env[CORS_ORIGIN_ENV];
   return {
     statusCode,
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: {
+      'content-type': 'application/json',
+      ...(origin ? { 'access-control-allow-origin': origin } : {}),
+      ...headers,
+    },
     body: JSON.stringify(body),
   };
 }
