@@ -2,6 +2,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { PipelineCounters } from '../../lambdas/core/conservation.ts';
 import { type LocalPipeline, type LocalPipelineOptions, startLocalPipeline } from '../../local/pipeline.ts';
 
 export async function startPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
@@ -50,6 +51,42 @@ export class Api {
   async drained(): Promise<void> {
     await this.pipeline.poller.drained(30_000);
   }
+
+  /** GET /status's counters: everything the pipeline counted so far, for every test of the file. */
+  async counts(): Promise<StatusCounts> {
+    const { body } = await this.get<StatusCounts>('/status');
+    return { events: body.events, lateByView: body.lateByView, requestsRejected: body.requestsRejected };
+  }
+
+  /**
+   * How far GET /status's counters moved while `action` ran, from a drained pipeline to a drained pipeline:
+   * what the test sent, whatever other tests sent before it. Tests of a file run one at a time.
+   */
+  async countsOf(action: () => Promise<unknown>): Promise<StatusCounts> {
+    await this.drained();
+    const before = await this.counts();
+    await action();
+    await this.drained();
+    const after = await this.counts();
+    return {
+      events: difference(after.events, before.events),
+      lateByView: difference(after.lateByView, before.lateByView),
+      requestsRejected: after.requestsRejected - before.requestsRejected,
+    };
+  }
+}
+
+/** The counters of GET /status (or how far they moved). */
+export interface StatusCounts {
+  readonly events: PipelineCounters;
+  readonly lateByView: Record<string, number>;
+  readonly requestsRejected: number;
+}
+
+/** `after` less `before`, counter by counter (a counter `before` lacks counts from 0). */
+function difference<T extends object>(after: T, before: T): T {
+  const was = before as Record<string, number | undefined>;
+  return Object.fromEntries(Object.entries(after).map(([key, n]) => [key, (n as number) - (was[key] ?? 0)])) as T;
 }
 
 /**
