@@ -95,10 +95,9 @@ type Page = {
   nextCursor: string | null;
 };
 
-/** Pushes every shard's watermark past `t` + 15 s: each single-event POST lands on a random one of the two. */
+/** Pushes every shard's watermark past `t` + 15 s. */
 async function advancePast(t: number): Promise<void> {
-  for (let i = 0; i < 10; i++) await api.post([bid('tick', 0, t + 19_000, 'tick')]);
-  await api.drained();
+  await api.postOnEveryShard(bid('tick', 0, t + 19_000, 'tick'));
 }
 
 describe('GET /views/{view}/groups', () => {
@@ -152,8 +151,7 @@ describe('GET /views/{view}/groups', () => {
   it('reads window=latest as the newest window whose start is at or below the watermark', async () => {
     const t = clock.windows(2);
     // Newest event time t + 16 s: the watermark (newest - 4 s) is t + 12 s, in the window [t + 10 s, t + 20 s).
-    for (let i = 0; i < 10; i++) await api.post([bid('late-a', 1, t + 16_000)]);
-    await api.drained();
+    await api.postOnEveryShard(bid('late-a', 1, t + 16_000));
     const res = await api.get<Page>('/views/bids/groups?window=latest');
     expect(res.body.windowStart).toBe(iso(t + 10_000));
     expect(res.body.groups).toEqual([expect.objectContaining({ group: { auction: 'late-a' } })]);

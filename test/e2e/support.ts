@@ -52,6 +52,22 @@ export class Api {
     await this.pipeline.poller.drained(30_000);
   }
 
+  /**
+   * Posts `event` until every shard of the stream has read an event at least as new (GET /status
+   * `shards[].maxEventTime`), so that every shard's watermark gets there: a single-event POST is one record
+   * on a random shard, and the pipeline watermark is the lowest of the shards'.
+   */
+  async postOnEveryShard(event: { readonly dateTime: number | string }): Promise<void> {
+    const time = typeof event.dateTime === 'number' ? event.dateTime : Date.parse(event.dateTime);
+    for (let posts = 1; posts <= 50; posts++) {
+      await this.post([event]);
+      await this.drained();
+      const { body } = await this.get<{ shards: Array<{ maxEventTime: string | null }> }>('/status');
+      if (body.shards.every((s) => s.maxEventTime !== null && Date.parse(s.maxEventTime) >= time)) return;
+    }
+    throw new Error(`after 50 POSTs of an event at ${new Date(time).toISOString()}, a shard has not read one`);
+  }
+
   /** GET /status's counters: everything the pipeline counted so far, for every test of the file. */
   async counts(): Promise<StatusCounts> {
     const { body } = await this.get<StatusCounts>('/status');

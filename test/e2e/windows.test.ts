@@ -91,9 +91,8 @@ describe('finality', () => {
     expect(provisional.body.results[0].final).toBe(false);
 
     // Watermark = newest event time - 4 s; the window [t, t+10s) is final once it reaches t + 10 s + 5 s.
-    // Every shard must get there: each single-event POST lands on a random shard.
-    for (let i = 0; i < 10; i++) await api.post([bid(2, 1, t + 19_000)]);
-    await api.drained();
+    // Every shard must get there.
+    await api.postOnEveryShard(bid(2, 1, t + 19_000));
     const final = await api.get('/views/bids_per_auction/results?auction=77');
     expect(final.body.results[0]).toMatchObject({ final: true, measures: { count: 1 } });
   });
@@ -154,8 +153,7 @@ describe('emitted results', () => {
     await api.drained();
     expect((await allEmitted('bids_per_auction')).results.filter((r) => r.group.auction === '88')).toEqual([]);
 
-    for (let i = 0; i < 10; i++) await api.post([bid(3, 1, t + 19_000)]);
-    await api.drained();
+    await api.postOnEveryShard(bid(3, 1, t + 19_000));
     let mine: Emitted[] = [];
     for (let i = 0; i < 50 && mine.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 200));
