@@ -98,11 +98,19 @@ export interface TouchedPane {
   readonly firstSeq: string;
 }
 
-/** An event to aggregate, with the pane it goes to in each view it is on time for (null: late there). */
-interface PlannedEvent {
-  readonly admitted: Admitted;
-  readonly seq: string;
-  readonly paneKeys: ReadonlyArray<string | null>;
+/**
+ * The events to aggregate and the panes each goes to (one per view it is on time for), as flat arrays: a batch
+ * holds tens of thousands of events between planning and accumulating, and one object per event would cost
+ * the garbage collector more than aggregating them does. Event i goes to panes `paneIds[ends[i-1]..ends[i])`,
+ * indexes into `panes`.
+ */
+interface PlannedEvents {
+  readonly events: Event[];
+  readonly times: number[];
+  readonly seqs: string[];
+  readonly ends: number[];
+  readonly paneIds: number[];
+  readonly panes: Array<TouchedPane & { readonly key: string }>;
 }
 
 /**
@@ -117,10 +125,10 @@ export interface BatchPlan {
   readonly counters: BatchCounters;
   readonly maxEventTime: number | null;
   /** @internal what `accumulate` folds */
-  readonly events: readonly PlannedEvent[];
+  readonly planned: PlannedEvents;
 }
 
-export interface BatchResult extends Omit<BatchPlan, 'events'> {
+export interface BatchResult extends Omit<BatchPlan, 'planned'> {
   readonly panes: Map<string, PaneDelta>;
 }
 
@@ -175,8 +183,8 @@ export class BatchAggregator {
   /** Plans the batch (see BatchPlan). */
   plan(records: readonly BatchRecord[], progress: ShardProgress): BatchPlan {
     const { outOfOrdernessMs, allowedLatenessMs } = this.config;
-    const touched = new Map<string, TouchedPane>();
-    const events: PlannedEvent[] = [];
+    const touched = new Map<string, TouchedPane & { readonly key: string; readonly id: number }>();
+    const planned: PlannedEvents = { events: [], times: [], seqs: [], ends: [], paneIds: [], panes: [] };
     const late: SideRecord[] = [];
     const deadLetters: SideRecord[] = [];
     const counters = emptyCounters();
@@ -200,7 +208,8 @@ export class BatchAggregator {
         const bounded = boundedEventTime(time, record.arrivalMs, outOfOrdernessMs);
         if (bounded > recordMax) recordMax = bounded;
         let eventLate = false;
-        const paneKeys = matching.map((view, v) => {
+        const first = planned.paneIds.length;
+        matching.forEach((view, v) => {
           const end = view.windows.earliestWindowEnd(time);
           if (isFinal(end, watermark, allowedLatenessMs)) {
             eventLate = true;
@@ -211,23 +220,33 @@ export class BatchAggregator {
               reason: `event time ${new Date(time).toISOString()} is in a window that was final at watermark ${new Date(watermark).toISOString()} (window end ${new Date(end).toISOString()} + allowed lateness ${allowedLatenessMs} ms)`,
               event,
             });
-            return null;
+            return;
           }
           const paneStart = view.windows.paneOf(time);
           const key = BatchAggregator.paneKey(view.index, keys[v]!, paneStart);
-          if (!touched.has(key)) {
-            touched.set(key, {
+          let pane = touched.get(key);
+          if (!pane) {
+            pane = {
+              key,
+              id: planned.panes.length,
               viewIndex: view.index,
               groupKey: keys[v]!,
               group: groups[v]!,
               paneStart,
               firstSeq: record.seq,
-            });
+            };
+            touched.set(key, pane);
+            planned.panes.push(pane);
           }
-          return key;
+          planned.paneIds.push(pane.id);
         });
         if (eventLate) counters.late++;
-        events.push({ admitted, seq: record.seq, paneKeys });
+        if (planned.paneIds.length > first) {
+          planned.events.push(event);
+          planned.times.push(time);
+          planned.seqs.push(record.seq);
+          planned.ends.push(planned.paneIds.length);
+        }
       }
 
       counters.deadLettered += deadEntries.length;
@@ -237,7 +256,7 @@ export class BatchAggregator {
       // The watermark moves only between records, so every event of a record is judged by the same one.
       if (recordMax > (maxEventTime ?? Number.NEGATIVE_INFINITY)) maxEventTime = recordMax;
     }
-    return { touched, events, late, deadLetters, counters, maxEventTime };
+    return { touched, planned, late, deadLetters, counters, maxEventTime };
   }
 
   /**
@@ -246,43 +265,53 @@ export class BatchAggregator {
    * left out of that pane (they are in it already). A pane left with nothing to add has no delta.
    */
   accumulate(plan: BatchPlan, appliedThrough: ReadonlyMap<string, string> = new Map()): Map<string, PaneDelta> {
-    const panes = new Map<string, PaneDelta>();
-    for (const { admitted, seq, paneKeys } of plan.events) {
-      paneKeys.forEach((key, v) => {
-        if (key === null) return;
-        const applied = appliedThrough.get(key);
-        if (applied !== undefined && seq <= applied) return;
-        let pane = panes.get(key);
+    const { events, times, seqs, ends, paneIds, panes: touched } = plan.planned;
+    const applied: Array<string | undefined> = touched.map((p) => appliedThrough.get(p.key));
+    const deltas: Array<PaneDelta | undefined> = new Array(touched.length);
+    let j = 0;
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
+      const time = times[i]!;
+      const seq = seqs[i]!;
+      for (const end = ends[i]!; j < end; j++) {
+        const id = paneIds[j]!;
+        const after = applied[id];
+        if (after !== undefined && seq <= after) continue;
+        let pane = deltas[id];
         if (!pane) {
-          const { viewIndex, groupKey, group, paneStart } = plan.touched.get(key)!;
+          const { viewIndex, groupKey, group, paneStart } = touched[id]!;
           pane = {
             viewIndex,
             groupKey,
             group,
             paneStart,
-            accumulators: admitted.matching[v]!.measures.map((m) => m.create()),
+            accumulators: this.views[viewIndex]!.measures.map((m) => m.create()),
             count: 0,
-            minTime: admitted.time,
-            maxTime: admitted.time,
+            minTime: time,
+            maxTime: time,
             firstSeq: seq,
             lastSeq: seq,
           };
-          panes.set(key, pane);
+          deltas[id] = pane;
         }
-        for (const acc of pane.accumulators) acc.add(admitted.event);
+        for (const acc of pane.accumulators) acc.add(event);
         pane.count++;
-        if (admitted.time < pane.minTime) pane.minTime = admitted.time;
-        if (admitted.time > pane.maxTime) pane.maxTime = admitted.time;
+        if (time < pane.minTime) pane.minTime = time;
+        if (time > pane.maxTime) pane.maxTime = time;
         pane.lastSeq = seq;
-      });
+      }
     }
+    const panes = new Map<string, PaneDelta>();
+    deltas.forEach((delta, id) => {
+      if (delta) panes.set(touched[id]!.key, delta);
+    });
     return panes;
   }
 
   /** Plans and accumulates in one go, for a batch nothing of which is stored yet (benches, tests). */
   aggregate(records: readonly BatchRecord[], progress: ShardProgress): BatchResult {
     const plan = this.plan(records, progress);
-    const { events: _, ...decided } = plan;
+    const { planned: _, ...decided } = plan;
     return { ...decided, panes: this.accumulate(plan) };
   }
 
