@@ -33,6 +33,7 @@ import {
 import type { SideRecord } from '../core/batch-aggregator.ts';
 import { forEachLimited, sleep } from '../core/concurrency.ts';
 import { isTooDeep, OMITTED_TOO_DEEP } from '../core/nesting.ts';
+import { paneKey } from '../core/pane.ts';
 import type { Permission, TableAction } from './permissions.ts';
 import {
   ConcurrentWriteError,
@@ -46,7 +47,6 @@ import {
   type IngestCounts,
   type OpenWindows,
   type PaneRef,
-  paneRefKey,
   type ShardState,
   type SideKind,
   type SidePage,
@@ -309,7 +309,7 @@ export class DynamoStateStore implements StateStore {
         );
         for (const item of out.Responses?.[this.tableName] ?? []) {
           const pane = paneFromItem(item);
-          found.set(paneRefKey(pane), pane);
+          found.set(paneKey(pane), pane);
         }
         // UnprocessedKeys is not an error: DynamoDB throttled part of the batch; ask again for the rest.
         keys = out.UnprocessedKeys?.[this.tableName]?.Keys;

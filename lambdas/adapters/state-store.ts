@@ -6,14 +6,10 @@
  */
 import type { BatchCounters, SideRecord } from '../core/batch-aggregator.ts';
 import type { GroupValues } from '../core/group.ts';
+import type { PaneRef } from '../core/pane.ts';
 import type { ShardWatermark } from '../core/watermark.ts';
 
-export interface PaneRef {
-  /** `${view.name}@${viewVersion}` */
-  readonly viewId: string;
-  readonly groupKey: string;
-  readonly paneStart: number;
-}
+export type { PaneRef };
 
 export interface StoredPane extends PaneRef {
   readonly shardId: string;
@@ -203,9 +199,4 @@ export interface StateStore {
   listFailedBatches(limit: number, cursor: string | null): Promise<FailedBatchPage>;
   /** Marks a given-up batch as applied again; a no-op if it already was. */
   markFailedBatchRedriven(key: string, redrive: FailedBatchRedrive): Promise<void>;
-}
-
-/** The key under which a pane is identified in maps: viewId, pane start and group. */
-export function paneRefKey(ref: PaneRef): string {
-  return `${ref.viewId}|${ref.paneStart}|${ref.groupKey}`;
 }

@@ -15,13 +15,7 @@
  */
 
 import { shardIdleAfterMs } from '../../config/event-source.ts';
-import {
-  ConcurrentWriteError,
-  paneRefKey,
-  type ShardState,
-  type StateStore,
-  type StoredPane,
-} from '../adapters/state-store.ts';
+import { ConcurrentWriteError, type ShardState, type StateStore, type StoredPane } from '../adapters/state-store.ts';
 import {
   addCounters,
   BatchAggregator,
@@ -137,13 +131,13 @@ export class ShardProcessor {
     const touched = [...plan.touched];
     const current = await this.store.getPanes(
       shardId,
-      touched.map(([, t]) => this.ref(t)),
+      touched.map(([, t]) => t),
     );
     // Panes a failed attempt of this batch already wrote (partly or wholly): their records up to the stored
     // seq are in them already; only the records after it are added (partial redo).
     const appliedThrough = new Map<string, string>();
     for (const [key, t] of touched) {
-      const existing = current.get(paneRefKey(this.ref(t)));
+      const existing = current.get(key);
       if (existing && existing.seq >= t.firstSeq) appliedThrough.set(key, existing.seq);
     }
     const deltas = this.aggregator.accumulate(plan, appliedThrough);
@@ -154,14 +148,14 @@ export class ShardProcessor {
     // Panes this batch creates, and those a failed attempt of it created (even if wholly written then): a
     // retry rewrites the same open-window entries (same keys), so they must list everything the first did.
     // Before the panes: a pane must never exist without an entry telling the emitter to publish its windows.
-    const opened = touched.filter(([key, t]) => appliedThrough.has(key) || !current.has(paneRefKey(this.ref(t))));
+    const opened = touched.filter(([key]) => appliedThrough.has(key) || !current.has(key));
     await this.recordOpenWindows(
       shardId,
       lastSeq,
       opened.map(([, t]) => t),
     );
-    const writes = [...deltas.values()].map((delta) => {
-      const existing = current.get(paneRefKey(this.ref(delta)));
+    const writes = [...deltas].map(([key, delta]) => {
+      const existing = current.get(key);
       return { pane: this.mergeInto(shardId, delta, existing), expectedSeq: existing?.seq ?? null };
     });
     await this.store.putPanes(writes);
@@ -340,30 +334,23 @@ export class ShardProcessor {
     return started;
   }
 
-  private ref(pane: Pick<TouchedPane, 'viewIndex' | 'groupKey' | 'paneStart'>) {
-    return { viewId: this.viewIds[pane.viewIndex]!, groupKey: pane.groupKey, paneStart: pane.paneStart };
-  }
-
   private mergeInto(shardId: string, delta: PaneDelta, existing: StoredPane | undefined): StoredPane {
     const measures = this.measures[delta.viewIndex]!;
-    const partial = {
-      count: delta.count,
-      minTime: delta.minTime,
-      maxTime: delta.maxTime,
-      accumulators: delta.accumulators,
-    };
+    // The delta is a partial: the stored one merges into it.
     if (existing) {
-      measures.merge(partial, measures.decode(existing.count, existing.minTime, existing.maxTime, existing.partials));
+      measures.merge(delta, measures.decode(existing.count, existing.minTime, existing.maxTime, existing.partials));
     }
     return {
-      ...this.ref(delta),
+      viewId: delta.viewId,
+      groupKey: delta.groupKey,
+      paneStart: delta.paneStart,
       shardId,
       group: delta.group,
       seq: delta.lastSeq,
-      count: partial.count,
-      minTime: partial.minTime,
-      maxTime: partial.maxTime,
-      partials: measures.encode(partial),
+      count: delta.count,
+      minTime: delta.minTime,
+      maxTime: delta.maxTime,
+      partials: measures.encode(delta),
     };
   }
 }

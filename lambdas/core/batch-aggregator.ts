@@ -9,9 +9,10 @@
  */
 import type { PipelineConfig, ViewSpec } from './config.ts';
 import { MAX_FUTURE_MS, parseEventTime } from './event-time.ts';
-import { type GroupValues, groupKeyOf, groupValuesOf, matchesWhere } from './group.ts';
-import { type Accumulator, createMeasure, type Event, type Measure } from './measures/index.ts';
+import { type GroupValues, groupKeyOf, groupValuesOf, matchesWhere, viewIdOf } from './group.ts';
+import { createMeasure, type Event, type Measure } from './measures/index.ts';
 import { boundedJson, isTooDeep, MAX_NESTING_DEPTH, OMITTED_TOO_DEEP } from './nesting.ts';
+import { type PanePartial, type PaneRef, paneKey } from './pane.ts';
 import type { DecodedItem } from './record-codec.ts';
 import { boundedEventTime, type ShardProgress, shardWatermark } from './watermark.ts';
 import { isFinal, type WindowAssigner, windowAssigner } from './windows/index.ts';
@@ -44,15 +45,10 @@ export function addCounters(a: BatchCounters, b: BatchCounters): BatchCounters {
   };
 }
 
-export interface PaneDelta {
+/** What a batch adds to one pane: a partial aggregate (see core/pane.ts) and the records it comes from. */
+export interface PaneDelta extends PanePartial, PaneRef {
   readonly viewIndex: number;
-  readonly groupKey: string;
   readonly group: GroupValues;
-  readonly paneStart: number;
-  readonly accumulators: Accumulator[];
-  count: number;
-  minTime: number;
-  maxTime: number;
   /** Sequence numbers of the first and last record that touched this pane in the batch. */
   firstSeq: string;
   lastSeq: string;
@@ -90,7 +86,7 @@ export interface BatchCounters {
 }
 
 /** A pane the batch touches: which one, and the first record that touches it. */
-export interface TouchedPane {
+export interface TouchedPane extends PaneRef {
   readonly viewIndex: number;
   readonly groupKey: string;
   readonly group: GroupValues;
@@ -152,6 +148,7 @@ interface CompiledView {
   readonly index: number;
   readonly measures: readonly Measure[];
   readonly windows: WindowAssigner;
+  readonly viewId: string;
 }
 
 /** An event ready to aggregate: its time, the views it matches, and its group in each of them. */
@@ -172,12 +169,8 @@ export class BatchAggregator {
       index,
       measures: spec.measures.map(createMeasure),
       windows: windowAssigner(spec.window),
+      viewId: viewIdOf(spec),
     }));
-  }
-
-  /** The storage identity of a pane within its shard. */
-  static paneKey(viewIndex: number, groupKey: string, paneStart: number): string {
-    return `${viewIndex}|${paneStart}|${groupKey}`;
   }
 
   /** Plans the batch (see BatchPlan). */
@@ -223,13 +216,14 @@ export class BatchAggregator {
             return;
           }
           const paneStart = view.windows.paneOf(time);
-          const key = BatchAggregator.paneKey(view.index, keys[v]!, paneStart);
+          const key = paneKey({ viewId: view.viewId, groupKey: keys[v]!, paneStart });
           let pane = touched.get(key);
           if (!pane) {
             pane = {
               key,
               id: planned.panes.length,
               viewIndex: view.index,
+              viewId: view.viewId,
               groupKey: keys[v]!,
               group: groups[v]!,
               paneStart,
@@ -279,9 +273,10 @@ export class BatchAggregator {
         if (after !== undefined && seq <= after) continue;
         let pane = deltas[id];
         if (!pane) {
-          const { viewIndex, groupKey, group, paneStart } = touched[id]!;
+          const { viewIndex, viewId, groupKey, group, paneStart } = touched[id]!;
           pane = {
             viewIndex,
+            viewId,
             groupKey,
             group,
             paneStart,

@@ -11,6 +11,18 @@ export interface PanePartial {
   readonly accumulators: Accumulator[];
 }
 
+/** Which pane: of which view (`name@fingerprint`, see viewIdOf), which group, which pane start. */
+export interface PaneRef {
+  readonly viewId: string;
+  readonly groupKey: string;
+  readonly paneStart: number;
+}
+
+/** The one key a pane is known by in maps, in the aggregator and the stores alike. */
+export function paneKey(ref: PaneRef): string {
+  return `${ref.viewId}|${ref.paneStart}|${ref.groupKey}`;
+}
+
 /** Per-view measure implementations, built once. */
 export class ViewMeasures {
   readonly measures: readonly Measure[];

@@ -17,12 +17,12 @@ import {
   type FailedBatch,
   type OpenWindows,
   type PaneRef,
-  paneRefKey,
   type ShardState,
   type StateStore,
   type StoredPane,
 } from '../../lambdas/adapters/state-store.ts';
 import type { SideRecord } from '../../lambdas/core/batch-aggregator.ts';
+import { paneKey } from '../../lambdas/core/pane.ts';
 import { localDynamoClient } from '../../local/aws-clients.ts';
 import { type Emulators, startEmulators } from '../../local/emulators.ts';
 import { ensureTable } from '../../local/resources.ts';
@@ -187,10 +187,10 @@ describe.each(stores)('StateStore contract: %s', (_name, open) => {
       await store.putPanes([{ pane: pane({ partials: { sum: -0, mean: Number.NaN } }), expectedSeq: null }]);
 
       const got = await store.getPanes('shard-1', [refOf(pane())]);
-      expect(got.get(paneRefKey(pane()))?.partials).toEqual({ sum: 0, mean: null });
+      expect(got.get(paneKey(pane()))?.partials).toEqual({ sum: 0, mean: null });
     });
 
-    it('reads one shard’s panes by ref, keyed by paneRefKey, leaving out refs with no pane', async () => {
+    it('reads one shard’s panes by ref, keyed by paneKey, leaving out refs with no pane', async () => {
       const mine = pane({ paneStart: 20_000 });
       await store.putPanes([
         { pane: mine, expectedSeq: null },
@@ -199,7 +199,7 @@ describe.each(stores)('StateStore contract: %s', (_name, open) => {
 
       const got = await store.getPanes('shard-1', [refOf(mine), refOf(pane({ paneStart: 30_000 }))]);
 
-      expect([...got]).toEqual([[paneRefKey(mine), mine]]);
+      expect([...got]).toEqual([[paneKey(mine), mine]]);
     });
 
     it('queries a group’s panes with paneStart in [from, to)', async () => {

@@ -18,7 +18,6 @@ import {
   type IngestCounts,
   type OpenWindows,
   type PaneRef,
-  paneRefKey,
   type ShardState,
   type SideKind,
   type SidePage,
@@ -29,6 +28,7 @@ import {
   type StoredSideRecord,
 } from '../../lambdas/adapters/state-store.ts';
 import type { SideRecord } from '../../lambdas/core/batch-aggregator.ts';
+import { paneKey } from '../../lambdas/core/pane.ts';
 
 /** As the adapter pads numbers in sort keys, so that keys sort as the numbers do. */
 const pad = (n: number, digits = 15): string => String(n).padStart(digits, '0');
@@ -41,7 +41,7 @@ const IDEMPOTENCY_PENDING_MS = 12_000;
 
 export class MemoryStateStore implements StateStore {
   readonly shards = new Map<string, ShardState>();
-  /** paneRefKey + shard → pane */
+  /** paneKey + shard → pane */
   readonly panes = new Map<string, StoredPane>();
   /** viewId|groupKey → that group's panes, so a group's query does not scan every pane. */
   private readonly panesByGroup = new Map<string, Map<string, StoredPane>>();
@@ -83,8 +83,8 @@ export class MemoryStateStore implements StateStore {
   async getPanes(shardId: string, refs: readonly PaneRef[]): Promise<Map<string, StoredPane>> {
     const out = new Map<string, StoredPane>();
     for (const ref of refs) {
-      const pane = this.panes.get(`${paneRefKey(ref)}|${shardId}`);
-      if (pane) out.set(paneRefKey(ref), structuredClone(pane));
+      const pane = this.panes.get(`${paneKey(ref)}|${shardId}`);
+      if (pane) out.set(paneKey(ref), structuredClone(pane));
     }
     return out;
   }
@@ -95,7 +95,7 @@ export class MemoryStateStore implements StateStore {
         this.failPaneWriteAfter = null;
         throw new Error('simulated crash during pane writes');
       }
-      const key = `${paneRefKey(pane)}|${pane.shardId}`;
+      const key = `${paneKey(pane)}|${pane.shardId}`;
       const current = this.panes.get(key);
       if ((current?.seq ?? null) !== expectedSeq) throw new ConcurrentWriteError(key);
       this.panes.set(key, { ...pane, group: viaJson(pane.group), partials: viaJson(pane.partials) });
