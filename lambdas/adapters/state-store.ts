@@ -1,5 +1,5 @@
 /**
- * The state port: what the handlers need from storage, independent of DynamoDB.
+ * The storage ports, one per kind of item: what the handlers need from storage, independent of DynamoDB.
  *
  * Every pane item is (view, group, pane, shard): each shard's processor owns its own items, so every item has
  * exactly one writer and carries the sequence number of the last record applied to it.
@@ -145,16 +145,21 @@ export class ConcurrentWriteError extends Error {
   override readonly name = 'ConcurrentWriteError';
 }
 
-export interface StateStore {
+/** Shard progress: each shard's checkpoint, lease, counters and watermark, and the emitted-through watermark. */
+export interface ShardProgressStore {
   getShardStates(): Promise<ShardState[]>;
+  /** Writes the shard's state if its stored sequence number is still `expectedSeq` (null: not yet written). */
+  putShardState(state: ShardState, expectedSeq: string | null, expectExisting: boolean): Promise<void>;
   /**
    * The highest watermark windows were ever published at (null before the first). It only rises: results
    * are final against it, and a shard nobody has seen before starts at it, so a published window stays final.
    */
   getEmittedThrough(): Promise<number | null>;
   raiseEmittedThrough(watermark: number): Promise<void>;
-  /** Writes the shard's state if its stored sequence number is still `expectedSeq` (null: not yet written). */
-  putShardState(state: ShardState, expectedSeq: string | null, expectExisting: boolean): Promise<void>;
+}
+
+/** Pane partials: one item per (view, group, pane, shard), each with one writer. */
+export interface PaneStore {
   getPanes(shardId: string, refs: readonly PaneRef[]): Promise<Map<string, StoredPane>>;
   /**
    * Writes panes, each only if its stored sequence number is still `expectedSeq` (null: must not exist yet);
@@ -163,8 +168,10 @@ export interface StateStore {
   putPanes(writes: ReadonlyArray<{ readonly pane: StoredPane; readonly expectedSeq: string | null }>): Promise<void>;
   /** Panes of one group with paneStart in [fromPane, toPane), ascending, all shards. */
   queryPanes(viewId: string, groupKey: string, fromPane: number, toPane: number): AsyncIterable<StoredPane>;
-  putSideRecords(kind: SideKind, shardId: string, records: readonly SideRecord[]): Promise<void>;
-  listSideRecords(kind: SideKind, limit: number, cursor: string | null): Promise<SidePage>;
+}
+
+/** What awaits emission (open windows) and what was published (the emitted outbox). */
+export interface OutboxStore {
   /** Records windows a batch created panes for (written before the panes, so no pane lacks an entry). */
   putOpenWindows(viewId: string, tag: string, entries: ReadonlyArray<Omit<OpenWindows, 'key'>>): Promise<void>;
   /** Open-window entries of a view with readyAt <= readyBy, soonest first. */
@@ -174,14 +181,29 @@ export interface StateStore {
   putEmitted(viewId: string, result: EmittedResult): Promise<boolean>;
   /** Published results of a view with windowEnd < untilEnd, in windowEnd order, after `cursor`. */
   listEmitted(viewId: string, untilEnd: number, limit: number, cursor: string | null): Promise<EmittedPage>;
+}
+
+/** The side outputs: late events and dead letters. */
+export interface SideRecordStore {
+  putSideRecords(kind: SideKind, shardId: string, records: readonly SideRecord[]): Promise<void>;
+  listSideRecords(kind: SideKind, limit: number, cursor: string | null): Promise<SidePage>;
+}
+
+/** Record origins: which record of a keyed request was applied (see ShardProcessor.dropRepeatedRecords). */
+export interface RecordOriginStore {
   /**
    * Claims each record origin (an ingest request's Idempotency-Key and part) for the record with sequence
    * number `seq`, unless another record already owns it. Returns the origins other records own: those
    * records are repeats. Claiming again for the same `seq` is a no-op, so retries decide the same way.
    */
   claimRecordOrigins(claims: ReadonlyArray<{ readonly origin: string; readonly seq: string }>): Promise<Set<string>>;
+}
+
+/** The ingest ledger: counters of what the API took and refused, and producers' idempotency keys. */
+export interface IngestLedger {
   /** Adds to the ingest counters; a counter left out is unchanged. */
   addIngestCounts(counts: Partial<IngestCounts>): Promise<void>;
+  getIngestCounts(): Promise<IngestCounts>;
   /**
    * Claims a producer's Idempotency-Key. 'claimed': first use, go ahead; 'done': the stored response of the
    * request that used it; 'in-progress': another request with this key is being handled right now.
@@ -189,7 +211,10 @@ export interface StateStore {
   claimIdempotencyKey(key: string, nowMs: number): Promise<IdempotencyClaim>;
   completeIdempotencyKey(key: string, response: StoredResponse): Promise<void>;
   releaseIdempotencyKey(key: string): Promise<void>;
-  getIngestCounts(): Promise<IngestCounts>;
+}
+
+/** Batches an event source mapping gave up on, and their redrives. */
+export interface FailedBatchStore {
   /**
    * Records a batch an event source mapping gave up on, once: false if it was already recorded (the on-failure
    * queue delivers at least once), which leaves the stored one, and its redrive, as they are.
@@ -200,3 +225,13 @@ export interface StateStore {
   /** Marks a given-up batch as applied again; a no-op if it already was. */
   markFailedBatchRedriven(key: string, redrive: FailedBatchRedrive): Promise<void>;
 }
+
+/** Every port, as one table serves them (callers take the ports, or the methods, they use). */
+export interface StateStore
+  extends ShardProgressStore,
+    PaneStore,
+    OutboxStore,
+    SideRecordStore,
+    RecordOriginStore,
+    IngestLedger,
+    FailedBatchStore {}

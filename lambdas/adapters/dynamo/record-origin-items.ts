@@ -1,0 +1,38 @@
+/** Record origins of keyed requests (`rec|<part>|<key>`). */
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { forEachLimited } from '../../core/concurrency.ts';
+import type { Permission } from '../permissions.ts';
+import type { RecordOriginStore } from '../state-store.ts';
+import { isConditionFailure, N, S, TableItems, table, WRITE_CONCURRENCY } from './table.ts';
+
+/** Origins are claimed for longer than idempotency keys live: a retry never outlives the key it repeats. */
+const RECORD_ORIGIN_TTL_S = 2 * 86_400;
+
+/** The calls each method makes, and the partition keys it touches. */
+export const RECORD_ORIGIN_PERMISSIONS = {
+  claimRecordOrigins: table(['dynamodb:PutItem'], ['rec|*']),
+} as const satisfies Record<string, Permission>;
+
+export class DynamoRecordOriginStore extends TableItems implements RecordOriginStore {
+  async claimRecordOrigins(claims: ReadonlyArray<{ origin: string; seq: string }>): Promise<Set<string>> {
+    const taken = new Set<string>();
+    const expiresAt = Math.floor(Date.now() / 1000) + RECORD_ORIGIN_TTL_S;
+    await forEachLimited(claims, WRITE_CONCURRENCY, async ({ origin, seq }) => {
+      try {
+        await this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: { pk: S(`rec|${origin}`), sk: S('-'), seq: S(seq), expiresAt: N(expiresAt) },
+            // Owned by this record already (a retry of its batch) or by nobody yet.
+            ConditionExpression: 'attribute_not_exists(pk) OR seq = :seq',
+            ExpressionAttributeValues: { ':seq': S(seq) },
+          }),
+        );
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+        taken.add(origin);
+      }
+    });
+    return taken;
+  }
+}

@@ -1,0 +1,105 @@
+/** Shard progress (`shard`, one item per shard) and the emitted-through watermark (`pipeline`). */
+import { GetItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import type { Permission } from '../permissions.ts';
+import type { ShardProgressStore, ShardState } from '../state-store.ts';
+import { type Item, isConditionFailure, N, nullableNum, num, S, str, TableItems, table } from './table.ts';
+
+function shardFromItem(item: Item): ShardState {
+  return {
+    shardId: str(item.sk),
+    seq: item.seq?.S ?? null,
+    attemptedThrough: item.tried?.S ?? null,
+    maxEventTime: nullableNum(item.maxT),
+    watermarkFloor: nullableNum(item.floor),
+    lastActivityMs: num(item.act),
+    batches: num(item.batches),
+    counters: {
+      processed: num(item.processed),
+      late: num(item.late),
+      deadLettered: num(item.dead),
+      duplicates: num(item.dups),
+      lateByView: JSON.parse(item.lateByView?.S ?? '{}') as Record<string, number>,
+    },
+  };
+}
+
+/** The calls each method makes, and the partition keys it touches. */
+export const SHARD_PROGRESS_PERMISSIONS = {
+  getShardStates: table(['dynamodb:Query'], ['shard']),
+  putShardState: table(['dynamodb:PutItem'], ['shard']),
+  getEmittedThrough: table(['dynamodb:GetItem'], ['pipeline']),
+  raiseEmittedThrough: table(['dynamodb:UpdateItem'], ['pipeline']),
+} as const satisfies Record<string, Permission>;
+
+export class DynamoShardProgressStore extends TableItems implements ShardProgressStore {
+  async getShardStates(): Promise<ShardState[]> {
+    const states: ShardState[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': S('shard') },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) states.push(shardFromItem(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return states;
+  }
+
+  async putShardState(state: ShardState, expectedSeq: string | null, expectExisting: boolean): Promise<void> {
+    const item: Item = {
+      pk: S('shard'),
+      sk: S(state.shardId),
+      act: N(state.lastActivityMs),
+      batches: N(state.batches),
+      processed: N(state.counters.processed),
+      late: N(state.counters.late),
+      dead: N(state.counters.deadLettered),
+      dups: N(state.counters.duplicates),
+      lateByView: S(JSON.stringify(state.counters.lateByView)),
+    };
+    if (state.seq !== null) item.seq = S(state.seq);
+    if (state.attemptedThrough !== null) item.tried = S(state.attemptedThrough);
+    if (state.maxEventTime !== null) item.maxT = N(state.maxEventTime);
+    if (state.watermarkFloor !== null) item.floor = N(state.watermarkFloor);
+    const condition = !expectExisting
+      ? { ConditionExpression: 'attribute_not_exists(pk)' }
+      : expectedSeq === null
+        ? { ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(seq)' }
+        : { ConditionExpression: 'seq = :prev', ExpressionAttributeValues: { ':prev': S(expectedSeq) } };
+    await this.conditionalPut(item, condition, `shard ${state.shardId}`);
+  }
+
+  async getEmittedThrough(): Promise<number | null> {
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { pk: S('pipeline'), sk: S('emitted-through') },
+        ConsistentRead: true,
+      }),
+    );
+    return nullableNum(out.Item?.wm);
+  }
+
+  async raiseEmittedThrough(watermark: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: S('pipeline'), sk: S('emitted-through') },
+          UpdateExpression: 'SET wm = :wm',
+          ConditionExpression: 'attribute_not_exists(wm) OR wm < :wm',
+          ExpressionAttributeValues: { ':wm': N(watermark) },
+        }),
+      );
+    } catch (err) {
+      // Already as high or higher: it only ever rises.
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+}
