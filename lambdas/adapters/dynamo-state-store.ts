@@ -20,6 +20,7 @@
  * item has one writer and a retried record is applied at most once.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { StateStore } from '../core/store.ts';
 import { DynamoFailedBatchStore, FAILED_BATCH_PERMISSIONS } from './dynamo/failed-batch-items.ts';
 import { DynamoIngestLedger, INGEST_LEDGER_PERMISSIONS } from './dynamo/ingest-ledger-items.ts';
 import { DynamoOutboxStore, OUTBOX_PERMISSIONS } from './dynamo/outbox-items.ts';
@@ -28,7 +29,6 @@ import { DynamoRecordOriginStore, RECORD_ORIGIN_PERMISSIONS } from './dynamo/rec
 import { DynamoShardProgressStore, SHARD_PROGRESS_PERMISSIONS } from './dynamo/shard-progress-items.ts';
 import { DynamoSideRecordStore, SIDE_RECORD_PERMISSIONS } from './dynamo/side-record-items.ts';
 import type { Permission } from './permissions.ts';
-import type { StateStore } from './state-store.ts';
 
 /**
  * The calls each method makes, and the partition keys (item kinds, see the table above) they touch, from the

@@ -19,8 +19,8 @@
 import { forEachLimited } from '../core/concurrency.ts';
 import { groupObject } from '../core/group.ts';
 import type { PanePartial } from '../core/pane.ts';
+import type { PaneRef } from '../core/store.ts';
 import type { DynamoStateStore } from './dynamo-state-store.ts';
-import type { PaneRef } from './state-store.ts';
 import type { WindowReader } from './window-reader.ts';
 
 export type WindowGroupStore = Pick<

@@ -5,6 +5,7 @@
 import type { ViewSpec } from '../core/config.ts';
 import { viewIdOf } from '../core/group.ts';
 import { ViewMeasures } from '../core/pane.ts';
+import type { StateStore } from '../core/store.ts';
 import {
   type ComposedPage,
   type ComposeRequest,
@@ -12,7 +13,6 @@ import {
   type WindowAssigner,
   windowAssigner,
 } from '../core/windows/index.ts';
-import type { StateStore } from './state-store.ts';
 
 export { END_OF_TIME };
 

@@ -14,15 +14,10 @@
  */
 import type { KinesisClient, _Record as KinesisRecord } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamRecord } from 'aws-lambda';
-import {
-  ConcurrentWriteError,
-  type ShardState,
-  type StateStore,
-  type StoredFailedBatch,
-} from '../adapters/state-store.ts';
 import { StreamRangeReader } from '../adapters/stream-range-reader.ts';
 import { emptyCounters } from '../core/batch-aggregator.ts';
 import type { PipelineConfig } from '../core/config.ts';
+import { ConcurrentWriteError, type ShardState, type StateStore, type StoredFailedBatch } from '../core/store.ts';
 import { REDRIVE_SHARD_PREFIX } from '../core/watermark.ts';
 import { toBatchRecord } from './kinesis-records.ts';
 import { SHARD_PROCESSOR_STORE_CALLS, ShardProcessor } from './shard-processor.ts';

@@ -15,7 +15,6 @@
  */
 
 import { shardIdleAfterMs } from '../../config/event-source.ts';
-import { ConcurrentWriteError, type ShardState, type StateStore, type StoredPane } from '../adapters/state-store.ts';
 import {
   addCounters,
   BatchAggregator,
@@ -28,6 +27,7 @@ import {
 import type { PipelineConfig } from '../core/config.ts';
 import { type GroupValues, viewIdOf } from '../core/group.ts';
 import { ViewMeasures } from '../core/pane.ts';
+import { ConcurrentWriteError, type ShardState, type StateStore, type StoredPane } from '../core/store.ts';
 import { isIdle, pipelineWatermark, shardWatermark, type WatermarkSettings } from '../core/watermark.ts';
 import { type WindowAssigner, windowAssigner } from '../core/windows/index.ts';
 import { type EmitBudget, type EmitReport, WindowEmitter } from './window-emitter.ts';

@@ -12,11 +12,11 @@
  * could at the earliest be final, and is moved to the session's actual end while the session is still open.
  */
 import { createHash } from 'node:crypto';
-import type { EmittedResult, OpenWindows, StateStore } from '../adapters/state-store.ts';
 import { WindowReader } from '../adapters/window-reader.ts';
 import { forEachLimited } from '../core/concurrency.ts';
 import type { PipelineConfig } from '../core/config.ts';
 import { groupObject } from '../core/group.ts';
+import type { EmittedResult, OpenWindows, StateStore } from '../core/store.ts';
 import type { WindowResult } from '../core/windows/index.ts';
 
 type Store = Pick<

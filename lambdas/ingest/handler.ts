@@ -14,8 +14,8 @@ import { KinesisSink } from '../adapters/kinesis-sink.ts';
 import { publishMetrics, tracedHandler } from '../adapters/observability.ts';
 import { RESOURCE_ENV } from '../adapters/permissions.ts';
 import { ingestMetrics } from '../adapters/pipeline-metrics.ts';
-import type { StateStore } from '../adapters/state-store.ts';
 import { packEvents } from '../core/record-codec.ts';
+import type { StateStore } from '../core/store.ts';
 import { checkEvents, decodeBody, parseBody, type Rejection } from './event-batch.ts';
 import type { INGEST_STORE_CALLS } from './permissions.ts';
 

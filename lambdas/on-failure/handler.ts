@@ -11,8 +11,8 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createKinesisClient, requireEnv } from '../adapters/aws-clients.ts';
 import { createStateStore, logger } from '../adapters/environment.ts';
 import { RESOURCE_ENV } from '../adapters/permissions.ts';
-import type { StateStore } from '../adapters/state-store.ts';
 import { StreamRangeReader } from '../adapters/stream-range-reader.ts';
+import type { StateStore } from '../core/store.ts';
 import { eventsInRecord, failedBatchOf } from './on-failure-record.ts';
 import type { ON_FAILURE_STORE_CALLS } from './permissions.ts';
 

@@ -3,8 +3,9 @@
  * table's stream), and the given-up batch it describes.
  * @see https://docs.aws.amazon.com/lambda/latest/dg/kinesis-on-failure-destination.html
  */
-import type { FailedBatch, FailedBatchSource } from '../adapters/state-store.ts';
+
 import { decodeRecord } from '../core/record-codec.ts';
+import type { FailedBatch, FailedBatchSource } from '../core/store.ts';
 
 export type FailureCondition = 'RetryAttemptsExhausted' | 'RecordAgeExceeded';
 

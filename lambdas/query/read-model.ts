@@ -2,9 +2,9 @@
 import { shardIdleAfterMs } from '../../config/event-source.ts';
 import type { DynamoStateStore } from '../adapters/dynamo-state-store.ts';
 import { HttpError } from '../adapters/http.ts';
-import type { ShardState } from '../adapters/state-store.ts';
 import { WindowReader } from '../adapters/window-reader.ts';
 import type { PipelineConfig, ViewSpec } from '../core/config.ts';
+import type { ShardState } from '../core/store.ts';
 import { pipelineWatermark, resultsWatermark, type WatermarkSettings } from '../core/watermark.ts';
 import type { QUERY_STORE_CALLS } from './permissions.ts';
 

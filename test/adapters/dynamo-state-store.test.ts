@@ -1,7 +1,7 @@
 /** The DynamoDB adapter against dynalite: conditional writes, key ranges, side records, idempotency keys. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../../lambdas/adapters/dynamo-state-store.ts';
-import { ConcurrentWriteError, type FailedBatch, type StoredPane } from '../../lambdas/adapters/state-store.ts';
+import { ConcurrentWriteError, type FailedBatch, type StoredPane } from '../../lambdas/core/store.ts';
 import { localDynamoClient } from '../../local/aws-clients.ts';
 import { type Emulators, startEmulators } from '../../local/emulators.ts';
 import { ensureTable } from '../../local/resources.ts';

@@ -11,6 +11,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../../lambdas/adapters/dynamo-state-store.ts';
+import type { SideRecord } from '../../lambdas/core/batch-aggregator.ts';
+import { paneKey } from '../../lambdas/core/pane.ts';
 import {
   ConcurrentWriteError,
   type EmittedResult,
@@ -20,9 +22,7 @@ import {
   type ShardState,
   type StateStore,
   type StoredPane,
-} from '../../lambdas/adapters/state-store.ts';
-import type { SideRecord } from '../../lambdas/core/batch-aggregator.ts';
-import { paneKey } from '../../lambdas/core/pane.ts';
+} from '../../lambdas/core/store.ts';
 import { localDynamoClient } from '../../local/aws-clients.ts';
 import { type Emulators, startEmulators } from '../../local/emulators.ts';
 import { ensureTable } from '../../local/resources.ts';

@@ -7,6 +7,9 @@
  * Left out on purpose (storage detail below DynamoDB's 400 KB item limit): side records and open-window entries
  * are never split over several items, and side entries too large or too deeply nested are kept whole.
  */
+
+import type { SideRecord } from '../../lambdas/core/batch-aggregator.ts';
+import { paneKey } from '../../lambdas/core/pane.ts';
 import {
   ConcurrentWriteError,
   type EmittedPage,
@@ -26,9 +29,7 @@ import {
   type StoredPane,
   type StoredResponse,
   type StoredSideRecord,
-} from '../../lambdas/adapters/state-store.ts';
-import type { SideRecord } from '../../lambdas/core/batch-aggregator.ts';
-import { paneKey } from '../../lambdas/core/pane.ts';
+} from '../../lambdas/core/store.ts';
 
 /** As the adapter pads numbers in sort keys, so that keys sort as the numbers do. */
 const pad = (n: number, digits = 15): string => String(n).padStart(digits, '0');

@@ -1,6 +1,5 @@
 /** Batches an event source mapping gave up on (`failed`), and their redrives. */
 import { PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import type { Permission } from '../permissions.ts';
 import type {
   FailedBatch,
   FailedBatchPage,
@@ -8,7 +7,8 @@ import type {
   FailedBatchSource,
   FailedBatchStore,
   StoredFailedBatch,
-} from '../state-store.ts';
+} from '../../core/store.ts';
+import type { Permission } from '../permissions.ts';
 import { type Item, isConditionFailure, N, nullableNum, num, pad, S, str, TableItems, table } from './table.ts';
 
 function failedBatchFromItem(item: Item): StoredFailedBatch {

@@ -6,8 +6,8 @@ import {
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import type { IdempotencyClaim, IngestCounts, IngestLedger, StoredResponse } from '../../core/store.ts';
 import type { Permission } from '../permissions.ts';
-import type { IdempotencyClaim, IngestCounts, IngestLedger, StoredResponse } from '../state-store.ts';
 import { isConditionFailure, N, num, S, str, TableItems, table } from './table.ts';
 
 const INGEST_COUNTER_ITEMS = 10;

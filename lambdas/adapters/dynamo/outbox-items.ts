@@ -1,8 +1,8 @@
 /** Open windows awaiting emission (`open|<view>`) and the emitted outbox (`emitted|<view>`). */
 import { DeleteItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { forEachLimited } from '../../core/concurrency.ts';
+import type { EmittedPage, EmittedResult, OpenWindows, OutboxStore } from '../../core/store.ts';
 import type { Permission } from '../permissions.ts';
-import type { EmittedPage, EmittedResult, OpenWindows, OutboxStore } from '../state-store.ts';
 import {
   type Item,
   isConditionFailure,

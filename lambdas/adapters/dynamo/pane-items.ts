@@ -2,8 +2,8 @@
 import { BatchGetItemCommand, type BatchGetItemCommandOutput, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { forEachLimited, sleep } from '../../core/concurrency.ts';
 import { paneKey } from '../../core/pane.ts';
+import type { PaneRef, PaneStore, StoredPane } from '../../core/store.ts';
 import type { Permission } from '../permissions.ts';
-import type { PaneRef, PaneStore, StoredPane } from '../state-store.ts';
 import { type Item, N, num, PANE_START_DIGITS, pad, S, str, TableItems, table, WRITE_CONCURRENCY } from './table.ts';
 
 const BATCH_GET_LIMIT = 100;

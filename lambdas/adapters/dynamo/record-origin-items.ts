@@ -1,8 +1,8 @@
 /** Record origins of keyed requests (`rec|<part>|<key>`). */
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { forEachLimited } from '../../core/concurrency.ts';
+import type { RecordOriginStore } from '../../core/store.ts';
 import type { Permission } from '../permissions.ts';
-import type { RecordOriginStore } from '../state-store.ts';
 import { isConditionFailure, N, S, TableItems, table, WRITE_CONCURRENCY } from './table.ts';
 
 /** Origins are claimed for longer than idempotency keys live: a retry never outlives the key it repeats. */

@@ -1,7 +1,7 @@
 /** Shard progress (`shard`, one item per shard) and the emitted-through watermark (`pipeline`). */
 import { GetItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import type { ShardProgressStore, ShardState } from '../../core/store.ts';
 import type { Permission } from '../permissions.ts';
-import type { ShardProgressStore, ShardState } from '../state-store.ts';
 import { type Item, isConditionFailure, N, nullableNum, num, S, str, TableItems, table } from './table.ts';
 
 function shardFromItem(item: Item): ShardState {

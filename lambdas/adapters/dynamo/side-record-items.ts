@@ -3,8 +3,8 @@ import { PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import type { SideRecord } from '../../core/batch-aggregator.ts';
 import { forEachLimited } from '../../core/concurrency.ts';
 import { isTooDeep, OMITTED_TOO_DEEP } from '../../core/nesting.ts';
+import type { SideKind, SidePage, SideRecordStore, StoredSideRecord } from '../../core/store.ts';
 import type { Permission } from '../permissions.ts';
-import type { SideKind, SidePage, SideRecordStore, StoredSideRecord } from '../state-store.ts';
 import { type Item, N, num, pad, S, str, TableItems, table, WRITE_CONCURRENCY } from './table.ts';
 
 /** Side records are kept 14 days (TTL), long enough to notice and replay late or bad data. */

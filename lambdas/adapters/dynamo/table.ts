@@ -9,8 +9,8 @@ import {
   type DynamoDBClient,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { ConcurrentWriteError } from '../../core/store.ts';
 import type { Permission, TableAction } from '../permissions.ts';
-import { ConcurrentWriteError } from '../state-store.ts';
 
 export type Item = Record<string, AttributeValue>;
 

@@ -1,5 +1,5 @@
 /** GET /late and GET /dead-letters: the events set aside, each with where it arrived and why, newest first. */
-import type { SideKind } from '../../adapters/state-store.ts';
+import type { SideKind } from '../../core/store.ts';
 import { sortKeyCursor } from '../cursors.ts';
 import { type Params, parseLimit, refuseUnknownParameters } from '../parameters.ts';
 import type { ReadModel } from '../read-model.ts';

@@ -2,8 +2,9 @@
  * GET /status: where every accepted event is (processed, late, dead-lettered, in flight, in a given-up batch),
  * the requests refused as a whole, the given-up batches, and each shard's progress.
  */
-import type { StoredFailedBatch } from '../../adapters/state-store.ts';
+
 import { pipelineCounters } from '../../core/conservation.ts';
+import type { StoredFailedBatch } from '../../core/store.ts';
 import { isIdle, isRedriveShard, shardWatermark } from '../../core/watermark.ts';
 import { MAX_LIMIT } from '../parameters.ts';
 import type { ReadModel } from '../read-model.ts';

@@ -4,10 +4,10 @@
  * Every pane item is (view, group, pane, shard): each shard's processor owns its own items, so every item has
  * exactly one writer and carries the sequence number of the last record applied to it.
  */
-import type { BatchCounters, SideRecord } from '../core/batch-aggregator.ts';
-import type { GroupValues } from '../core/group.ts';
-import type { PaneRef } from '../core/pane.ts';
-import type { ShardWatermark } from '../core/watermark.ts';
+import type { BatchCounters, SideRecord } from './batch-aggregator.ts';
+import type { GroupValues } from './group.ts';
+import type { PaneRef } from './pane.ts';
+import type { ShardWatermark } from './watermark.ts';
 
 export type { PaneRef };
 
