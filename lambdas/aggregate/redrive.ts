@@ -15,9 +15,8 @@
 import type { KinesisClient, _Record as KinesisRecord } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { StreamRangeReader } from '../adapters/stream-range-reader.ts';
-import { emptyCounters } from '../core/batch-aggregator.ts';
 import type { PipelineConfig } from '../core/config.ts';
-import { ConcurrentWriteError, type ShardState, type StateStore, type StoredFailedBatch } from '../core/store.ts';
+import { ConcurrentWriteError, newShardState, type StateStore, type StoredFailedBatch } from '../core/store.ts';
 import { REDRIVE_SHARD_PREFIX } from '../core/watermark.ts';
 import { toBatchRecord } from './kinesis-records.ts';
 import { SHARD_PROCESSOR_STORE_CALLS, ShardProcessor } from './shard-processor.ts';
@@ -131,18 +130,8 @@ export class Redriver {
    */
   private async registerIdle(shardId: string): Promise<void> {
     if ((await this.store.getShardStates()).some((s) => s.shardId === shardId)) return;
-    const idle: ShardState = {
-      shardId,
-      seq: null,
-      attemptedThrough: null,
-      maxEventTime: null,
-      watermarkFloor: null,
-      lastActivityMs: 0,
-      batches: 0,
-      counters: emptyCounters(),
-    };
     try {
-      await this.store.putShardState(idle, null, false);
+      await this.store.putShardState(newShardState(shardId), null, false);
     } catch (err) {
       // Another redrive of the same batch created it a moment ago: the same shard, the same progress.
       if (!(err instanceof ConcurrentWriteError)) throw err;

@@ -27,7 +27,13 @@ import {
 import type { PipelineConfig } from '../core/config.ts';
 import { type GroupValues, viewIdOf } from '../core/group.ts';
 import { ViewMeasures } from '../core/pane.ts';
-import { ConcurrentWriteError, type ShardState, type StateStore, type StoredPane } from '../core/store.ts';
+import {
+  ConcurrentWriteError,
+  newShardState,
+  type ShardState,
+  type StateStore,
+  type StoredPane,
+} from '../core/store.ts';
 import { isIdle, pipelineWatermark, shardWatermark, type WatermarkSettings } from '../core/watermark.ts';
 import { type WindowAssigner, windowAssigner } from '../core/windows/index.ts';
 import { type EmitBudget, type EmitReport, WindowEmitter } from './window-emitter.ts';
@@ -226,7 +232,7 @@ export class ShardProcessor {
     const now = this.now();
     for (const shardId of await this.openShards()) {
       if (known.has(shardId) || shardId === self) continue;
-      const placeholder: ShardState = { ...this.newShard(shardId), lastActivityMs: now };
+      const placeholder: ShardState = { ...newShardState(shardId), lastActivityMs: now };
       try {
         await this.store.putShardState(placeholder, null, false);
         states.push(placeholder);
@@ -267,19 +273,6 @@ export class ShardProcessor {
     }
   }
 
-  private newShard(shardId: string): ShardState {
-    return {
-      shardId,
-      seq: null,
-      attemptedThrough: null,
-      maxEventTime: null,
-      watermarkFloor: null,
-      lastActivityMs: 0,
-      batches: 0,
-      counters: emptyCounters(),
-    };
-  }
-
   /**
    * Before any effect, stores the shard's lease (`lastActivityMs`: other shards count it active while a batch
    * may run) and the last record this attempt covers, and decides the watermark floor the batch is judged by:
@@ -317,7 +310,7 @@ export class ShardProcessor {
       for (const c of candidates) if (c !== null && c > own && c > (floor ?? Number.NEGATIVE_INFINITY)) floor = c;
     }
     const started: ShardState = {
-      ...(stored ?? this.newShard(shardId)),
+      ...(stored ?? newShardState(shardId)),
       watermarkFloor: floor,
       lastActivityMs: now,
       attemptedThrough:

@@ -4,7 +4,7 @@
  * Every pane item is (view, group, pane, shard): each shard's processor owns its own items, so every item has
  * exactly one writer and carries the sequence number of the last record applied to it.
  */
-import type { BatchCounters, SideRecord } from './batch-aggregator.ts';
+import { type BatchCounters, emptyCounters, type SideRecord } from './batch-aggregator.ts';
 import type { GroupValues } from './group.ts';
 import type { PaneRef } from './pane.ts';
 import type { ShardWatermark } from './watermark.ts';
@@ -31,6 +31,20 @@ export interface ShardState extends ShardWatermark {
   readonly attemptedThrough: string | null;
   readonly counters: BatchCounters;
   readonly batches: number;
+}
+
+/** A shard's state before its first batch: no records applied, no watermark, no lease. */
+export function newShardState(shardId: string): ShardState {
+  return {
+    shardId,
+    seq: null,
+    attemptedThrough: null,
+    maxEventTime: null,
+    watermarkFloor: null,
+    lastActivityMs: 0,
+    batches: 0,
+    counters: emptyCounters(),
+  };
 }
 
 export type SideKind = 'late' | 'dead';

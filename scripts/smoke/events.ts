@@ -10,6 +10,7 @@
  *   they land in no view that has a filter, and in the run's own `...-tick` group of any view that has none.
  */
 import type { FieldValue, PipelineConfig } from '../../lambdas/core/config.ts';
+import { mulberry32 } from '../../lambdas/core/random.ts';
 
 export type SmokeEvent = Record<string, FieldValue>;
 
@@ -30,18 +31,6 @@ const CATEGORICAL_VALUES = 5;
 /** Numeric measure values are integers 1..MAX_NUMBER: their sums are exact in floating point. */
 const MAX_NUMBER = 1000;
 
-/** mulberry32: a small, fast, seedable generator; Math.random cannot be seeded. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 export class SmokeEvents {
   /** `smoke-<runid>-`: every group value this run makes starts with it. */
   readonly prefix: string;
@@ -59,7 +48,7 @@ export class SmokeEvents {
     seed: number,
   ) {
     this.prefix = `smoke-${runId}-`;
-    this.random = seededRandom(seed);
+    this.random = mulberry32(seed);
     for (const view of config.views) {
       for (const [field] of view.where) this.whereFields.add(field);
       for (const field of view.groupBy) this.groupFields.add(field);

@@ -22,6 +22,18 @@ const EMITTED_TTL_S = 7 * 86_400;
 /** Open-pane entries are split so that each item stays well under 400 KB. */
 const MAX_OPEN_GROUPS_JSON = 300_000;
 
+function emittedFromItem(item: Item): EmittedResult {
+  return {
+    view: str(item.view),
+    groupKey: str(item.gk),
+    group: JSON.parse(str(item.g)) as Record<string, string | null>,
+    windowStart: num(item.ws),
+    windowEnd: num(item.we),
+    measures: JSON.parse(str(item.m)) as Record<string, unknown>,
+    emittedAt: num(item.at),
+  };
+}
+
 /** The calls each method makes, and the partition keys it touches. */
 export const OUTBOX_PERMISSIONS = {
   putOpenWindows: table(['dynamodb:PutItem'], ['open|*']),
@@ -148,15 +160,7 @@ export class DynamoOutboxStore extends TableItems implements OutboxStore {
       }),
     );
     const items = out.Items ?? [];
-    const results: EmittedResult[] = items.map((item) => ({
-      view: str(item.view),
-      groupKey: str(item.gk),
-      group: JSON.parse(str(item.g)) as Record<string, string | null>,
-      windowStart: num(item.ws),
-      windowEnd: num(item.we),
-      measures: JSON.parse(str(item.m)) as Record<string, unknown>,
-      emittedAt: num(item.at),
-    }));
+    const results = items.map(emittedFromItem);
     const last = items[items.length - 1];
     return { results, nextCursor: last ? str(last.sk) : cursor };
   }
@@ -169,64 +173,38 @@ export class DynamoOutboxStore extends TableItems implements OutboxStore {
    */
   async listOpenWindowGroups(viewId: string, readyAt: number, windowStart: number): Promise<OpenWindows['groups']> {
     const groups = new Map<string, OpenWindows['groups'][number]['group']>();
-    let startKey: Item | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :window)',
-          ExpressionAttributeValues: {
-            ':pk': S(`open|${viewId}`),
-            ':window': S(`${pad(readyAt, PANE_START_DIGITS)}|${pad(windowStart, PANE_START_DIGITS)}|`),
-          },
-          ProjectionExpression: '#groups',
-          ExpressionAttributeNames: { '#groups': 'groups' },
-          // Strongly consistent: the emitter deletes an entry only after publishing its groups, and a reader
-          // that lists the entries first and the published results second must see every group in one of them.
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        for (const [groupKey, group] of JSON.parse(str(item.groups)) as Array<[string, (string | null)[]]>) {
-          if (!groups.has(groupKey)) groups.set(groupKey, group);
-        }
+    const items = this.queryAll({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :window)',
+      ExpressionAttributeValues: {
+        ':pk': S(`open|${viewId}`),
+        ':window': S(`${pad(readyAt, PANE_START_DIGITS)}|${pad(windowStart, PANE_START_DIGITS)}|`),
+      },
+      ProjectionExpression: '#groups',
+      ExpressionAttributeNames: { '#groups': 'groups' },
+      // Strongly consistent: the emitter deletes an entry only after publishing its groups, and a reader
+      // that lists the entries first and the published results second must see every group in one of them.
+      ConsistentRead: true,
+    });
+    for await (const item of items) {
+      for (const [groupKey, group] of JSON.parse(str(item.groups)) as Array<[string, (string | null)[]]>) {
+        if (!groups.has(groupKey)) groups.set(groupKey, group);
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    }
     return [...groups].map(([groupKey, group]) => ({ groupKey, group }));
   }
 
   /** Every published result of one window: they share the sort-key prefix `<windowEnd>|<windowStart>|`. */
   async listEmittedWindow(viewId: string, windowStart: number, windowEnd: number): Promise<EmittedResult[]> {
     const results: EmittedResult[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :window)',
-          ExpressionAttributeValues: {
-            ':pk': S(`emitted|${viewId}`),
-            ':window': S(`${pad(windowEnd, PANE_START_DIGITS)}|${pad(windowStart, PANE_START_DIGITS)}|`),
-          },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        results.push({
-          view: str(item.view),
-          groupKey: str(item.gk),
-          group: JSON.parse(str(item.g)) as Record<string, string | null>,
-          windowStart: num(item.ws),
-          windowEnd: num(item.we),
-          measures: JSON.parse(str(item.m)) as Record<string, unknown>,
-          emittedAt: num(item.at),
-        });
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    const items = this.queryAll({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :window)',
+      ExpressionAttributeValues: {
+        ':pk': S(`emitted|${viewId}`),
+        ':window': S(`${pad(windowEnd, PANE_START_DIGITS)}|${pad(windowStart, PANE_START_DIGITS)}|`),
+      },
+      ConsistentRead: true,
+    });
+    for await (const item of items) results.push(emittedFromItem(item));
     return results;
   }
 }

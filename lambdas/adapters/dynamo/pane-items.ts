@@ -1,5 +1,5 @@
 /** Pane partials (`pane|<view>|<group>`, sorted by pane start and shard): a group's panes are one Query. */
-import { BatchGetItemCommand, type BatchGetItemCommandOutput, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, type BatchGetItemCommandOutput } from '@aws-sdk/client-dynamodb';
 import { forEachLimited, sleep } from '../../core/concurrency.ts';
 import { paneKey } from '../../core/pane.ts';
 import type { PaneRef, PaneStore, StoredPane } from '../../core/store.ts';
@@ -92,26 +92,18 @@ export class DynamoPaneStore extends TableItems implements PaneStore {
 
   async *queryPanes(viewId: string, groupKey: string, fromPane: number, toPane: number): AsyncIterable<StoredPane> {
     if (toPane <= fromPane) return;
-    let startKey: Item | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: {
-            ':pk': S(panePk(viewId, groupKey)),
-            ':from': S(pad(Math.max(0, fromPane), PANE_START_DIGITS)),
-            // '|' sorts after every digit: this bound takes every shard of the last pane below `toPane`.
-            ':to': S(`${pad(toPane - 1, PANE_START_DIGITS)}|~`),
-          },
-          // Strongly consistent: the emitter reads a window right after a batch wrote it, and publishes what
-          // it reads once and for all.
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) yield paneFromItem(item);
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    const items = this.queryAll({
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: {
+        ':pk': S(panePk(viewId, groupKey)),
+        ':from': S(pad(Math.max(0, fromPane), PANE_START_DIGITS)),
+        // '|' sorts after every digit: this bound takes every shard of the last pane below `toPane`.
+        ':to': S(`${pad(toPane - 1, PANE_START_DIGITS)}|~`),
+      },
+      // Strongly consistent: the emitter reads a window right after a batch wrote it, and publishes what
+      // it reads once and for all.
+      ConsistentRead: true,
+    });
+    for await (const item of items) yield paneFromItem(item);
   }
 }

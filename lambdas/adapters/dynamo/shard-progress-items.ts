@@ -1,5 +1,5 @@
 /** Shard progress (`shard`, one item per shard) and the emitted-through watermark (`pipeline`). */
-import { GetItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { ShardProgressStore, ShardState } from '../../core/store.ts';
 import type { Permission } from '../permissions.ts';
 import { type Item, isConditionFailure, N, nullableNum, num, S, str, TableItems, table } from './table.ts';
@@ -34,20 +34,12 @@ export const SHARD_PROGRESS_PERMISSIONS = {
 export class DynamoShardProgressStore extends TableItems implements ShardProgressStore {
   async getShardStates(): Promise<ShardState[]> {
     const states: ShardState[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': S('shard') },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) states.push(shardFromItem(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    const items = this.queryAll({
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': S('shard') },
+      ConsistentRead: true,
+    });
+    for await (const item of items) states.push(shardFromItem(item));
     return states;
   }
 

@@ -8,6 +8,8 @@ import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
   PutItemCommand,
+  QueryCommand,
+  type QueryCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { ConcurrentWriteError } from '../../core/store.ts';
 import type { Permission, TableAction } from '../permissions.ts';
@@ -46,6 +48,18 @@ export class TableItems {
     protected readonly client: DynamoDBClient,
     protected readonly tableName: string,
   ) {}
+
+  /** Every item a Query matches, across all its pages, in sort-key order. */
+  protected async *queryAll(input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>): AsyncGenerator<Item> {
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey: startKey }),
+      );
+      yield* page.Items ?? [];
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
 
   protected async conditionalPut(
     item: Item,
