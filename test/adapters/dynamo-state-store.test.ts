@@ -1,10 +1,11 @@
 /** The DynamoDB adapter against dynalite: conditional writes, key ranges, side records, idempotency keys. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../../lambdas/adapters/dynamo-state-store.ts';
-import { ConcurrentWriteError, type FailedBatch, type StoredPane } from '../../lambdas/core/store.ts';
+import { ConcurrentWriteError } from '../../lambdas/core/store.ts';
 import { localDynamoClient } from '../../local/aws-clients.ts';
 import { type Emulators, startEmulators } from '../../local/emulators.ts';
 import { ensureTable } from '../../local/resources.ts';
+import { failedBatch as failed, storedPane as pane } from '../support/store-fixtures.ts';
 
 let emulators: Emulators;
 let store: DynamoStateStore;
@@ -18,20 +19,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await emulators?.stop();
-});
-
-const pane = (over: Partial<StoredPane> = {}): StoredPane => ({
-  viewId: 'v@1',
-  groupKey: '["a"]',
-  group: ['a'],
-  paneStart: 10_000,
-  shardId: 'shard-1',
-  seq: '0001',
-  count: 1,
-  minTime: 10_001,
-  maxTime: 10_001,
-  partials: { count: 1 },
-  ...over,
 });
 
 describe('DynamoStateStore', () => {
@@ -126,23 +113,6 @@ describe('DynamoStateStore', () => {
 });
 
 describe('DynamoStateStore given-up batches', () => {
-  const failed = (failedAtMs: number, over: Partial<FailedBatch> = {}): FailedBatch => ({
-    source: 'aggregate',
-    streamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/s',
-    shardId: 'shardId-000000000000',
-    startSequenceNumber: `4968${failedAtMs}`,
-    endSequenceNumber: `4969${failedAtMs}`,
-    records: 2,
-    events: 7,
-    reason: 'RetryAttemptsExhausted',
-    invokeCount: 11,
-    failedAtMs,
-    firstArrivalMs: failedAtMs - 1_000,
-    lastArrivalMs: failedAtMs - 500,
-    redrive: null,
-    ...over,
-  });
-
   it('records a batch once: a second delivery of its on-failure record changes nothing', async () => {
     expect(await store.putFailedBatch(failed(1_000))).toBe(true);
     expect(await store.putFailedBatch(failed(1_000, { events: null }))).toBe(false);

@@ -16,7 +16,6 @@ import { paneKey } from '../../lambdas/core/pane.ts';
 import {
   ConcurrentWriteError,
   type EmittedResult,
-  type FailedBatch,
   type OpenWindows,
   type PaneRef,
   type ShardState,
@@ -27,6 +26,7 @@ import { localDynamoClient } from '../../local/aws-clients.ts';
 import { type Emulators, startEmulators } from '../../local/emulators.ts';
 import { ensureTable } from '../../local/resources.ts';
 import { MemoryStateStore } from '../support/memory-state-store.ts';
+import { failedBatch, storedPane as pane } from '../support/store-fixtures.ts';
 
 let emulators: Emulators | undefined;
 let dynamo: DynamoDBClient | undefined;
@@ -54,20 +54,6 @@ const stores: ReadonlyArray<readonly [string, () => Promise<StateStore>]> = [
     },
   ],
 ];
-
-const pane = (over: Partial<StoredPane> = {}): StoredPane => ({
-  viewId: 'v@1',
-  groupKey: '["a"]',
-  group: ['a'],
-  paneStart: 10_000,
-  shardId: 'shard-1',
-  seq: '0001',
-  count: 1,
-  minTime: 10_001,
-  maxTime: 10_001,
-  partials: { count: 1, sum: { n: 2.5 } },
-  ...over,
-});
 
 const refOf = (p: StoredPane): PaneRef => ({ viewId: p.viewId, groupKey: p.groupKey, paneStart: p.paneStart });
 
@@ -104,23 +90,6 @@ const sideRecord = (seq: string, arrivalMs: number): SideRecord => ({
   seq,
   arrivalMs,
   entries: [{ index: 0, view: 'v', reason: 'late', event: { seq } }],
-});
-
-const failedBatch = (failedAtMs: number, over: Partial<FailedBatch> = {}): FailedBatch => ({
-  source: 'aggregate',
-  streamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/s',
-  shardId: 'shardId-000000000000',
-  startSequenceNumber: `4968${failedAtMs}`,
-  endSequenceNumber: `4969${failedAtMs}`,
-  records: 2,
-  events: 7,
-  reason: 'RetryAttemptsExhausted',
-  invokeCount: 11,
-  failedAtMs,
-  firstArrivalMs: failedAtMs - 1_000,
-  lastArrivalMs: failedAtMs - 500,
-  redrive: null,
-  ...over,
 });
 
 const redrive = {
