@@ -40,6 +40,39 @@ function failedBatchFromItem(item: Item): StoredFailedBatch {
   };
 }
 
+/** The sort key of a given-up batch: the on-failure record's own fields, so a second delivery writes the same key. */
+export function failedBatchSortKey(batch: FailedBatch): string {
+  return `${pad(batch.failedAtMs, 13)}|${batch.source}|${batch.shardId}|${batch.startSequenceNumber}`;
+}
+
+/** The item of a given-up batch, as putFailedBatch writes it and markFailedBatchRedriven then completes it. */
+export function failedBatchItem(batch: FailedBatch): Item {
+  const item: Item = {
+    pk: S('failed'),
+    sk: S(failedBatchSortKey(batch)),
+    src: S(batch.source),
+    arn: S(batch.streamArn),
+    sh: S(batch.shardId),
+    s0: S(batch.startSequenceNumber),
+    s1: S(batch.endSequenceNumber),
+    n: N(batch.records),
+    why: S(batch.reason),
+    inv: N(batch.invokeCount),
+    at: N(batch.failedAtMs),
+    a0: N(batch.firstArrivalMs),
+    a1: N(batch.lastArrivalMs),
+  };
+  if (batch.events !== null) item.ev = N(batch.events);
+  if (batch.redrive !== null) {
+    item.rat = N(batch.redrive.atMs);
+    item.rsh = S(batch.redrive.shardId);
+    item.rp = N(batch.redrive.processed);
+    item.rl = N(batch.redrive.late);
+    item.rd = N(batch.redrive.deadLettered);
+  }
+  return item;
+}
+
 /** The calls each method makes, and the partition keys it touches. */
 export const FAILED_BATCH_PERMISSIONS = {
   putFailedBatch: table(['dynamodb:PutItem'], ['failed']),
@@ -49,23 +82,8 @@ export const FAILED_BATCH_PERMISSIONS = {
 
 export class DynamoFailedBatchStore extends TableItems implements FailedBatchStore {
   async putFailedBatch(batch: FailedBatch): Promise<boolean> {
-    const item: Item = {
-      pk: S('failed'),
-      // The on-failure record's own fields: a second delivery of it writes the same key.
-      sk: S(`${pad(batch.failedAtMs, 13)}|${batch.source}|${batch.shardId}|${batch.startSequenceNumber}`),
-      src: S(batch.source),
-      arn: S(batch.streamArn),
-      sh: S(batch.shardId),
-      s0: S(batch.startSequenceNumber),
-      s1: S(batch.endSequenceNumber),
-      n: N(batch.records),
-      why: S(batch.reason),
-      inv: N(batch.invokeCount),
-      at: N(batch.failedAtMs),
-      a0: N(batch.firstArrivalMs),
-      a1: N(batch.lastArrivalMs),
-    };
-    if (batch.events !== null) item.ev = N(batch.events);
+    // Only markFailedBatchRedriven records a redrive.
+    const item = failedBatchItem({ ...batch, redrive: null });
     try {
       await this.client.send(
         new PutItemCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),

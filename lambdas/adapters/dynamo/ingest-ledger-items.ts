@@ -8,9 +8,10 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { IdempotencyClaim, IngestCounts, IngestLedger, StoredResponse } from '../../core/store.ts';
 import type { Permission } from '../permissions.ts';
-import { isConditionFailure, N, num, S, str, TableItems, table } from './table.ts';
+import { type Item, isConditionFailure, N, num, S, str, TableItems, table } from './table.ts';
 
-const INGEST_COUNTER_ITEMS = 10;
+/** Items the ingest counters are spread over. */
+export const INGEST_COUNTER_ITEMS = 10;
 /** Producers retry within minutes; a day covers retries across an outage. */
 const IDEMPOTENCY_TTL_S = 86_400;
 /**
@@ -19,6 +20,29 @@ const IDEMPOTENCY_TTL_S = 86_400;
  * reached the stream: they carry their origin, and the aggregator drops the retry's repeats.
  */
 const IDEMPOTENCY_PENDING_MS = 12_000;
+
+/** The key of one of the ingest counters' items. */
+export const ingestCounterKey = (slot: number): Item => ({ pk: S('ingest'), sk: S(String(slot)) });
+
+/** One ingest counter item holding `counts` (what its ADD updates summed to), as addIngestCounts leaves it. */
+export function ingestCounterItem(slot: number, counts: Partial<IngestCounts>): Item {
+  const item = ingestCounterKey(slot);
+  for (const [name, n] of Object.entries(counts)) if (n !== undefined) item[name] = N(n);
+  return item;
+}
+
+/** The key of a producer's idempotency key's item. */
+export const idempotencyKey = (key: string): Item => ({ pk: S(`idem|${key}`), sk: S('-') });
+
+/** The item of an idempotency key claimed at `nowMs`, as claimIdempotencyKey writes it. */
+export function idempotencyClaimItem(key: string, nowMs: number): Item {
+  return {
+    ...idempotencyKey(key),
+    st: S('pending'),
+    until: N(nowMs + IDEMPOTENCY_PENDING_MS),
+    expiresAt: N(Math.floor(nowMs / 1000) + IDEMPOTENCY_TTL_S),
+  };
+}
 
 /** The calls each method makes, and the partition keys it touches. */
 export const INGEST_LEDGER_PERMISSIONS = {
@@ -46,7 +70,7 @@ export class DynamoIngestLedger extends TableItems implements IngestLedger {
     await this.client.send(
       new UpdateItemCommand({
         TableName: this.tableName,
-        Key: { pk: S('ingest'), sk: S(String(slot)) },
+        Key: ingestCounterKey(slot),
         UpdateExpression: `ADD ${added.map((c) => `${attributes[c]} :${c}`).join(', ')}`,
         ExpressionAttributeValues: Object.fromEntries(added.map((c) => [`:${c}`, N(counts[c]!)])),
       }),
@@ -74,17 +98,12 @@ export class DynamoIngestLedger extends TableItems implements IngestLedger {
   }
 
   async claimIdempotencyKey(key: string, nowMs: number): Promise<IdempotencyClaim> {
-    const Key = { pk: S(`idem|${key}`), sk: S('-') };
+    const Key = idempotencyKey(key);
     try {
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
-          Item: {
-            ...Key,
-            st: S('pending'),
-            until: N(nowMs + IDEMPOTENCY_PENDING_MS),
-            expiresAt: N(Math.floor(nowMs / 1000) + IDEMPOTENCY_TTL_S),
-          },
+          Item: idempotencyClaimItem(key, nowMs),
           ConditionExpression: 'attribute_not_exists(pk) OR (st = :pending AND #until < :now)',
           ExpressionAttributeNames: { '#until': 'until' },
           ExpressionAttributeValues: { ':pending': S('pending'), ':now': N(nowMs) },
@@ -105,7 +124,7 @@ export class DynamoIngestLedger extends TableItems implements IngestLedger {
     await this.client.send(
       new UpdateItemCommand({
         TableName: this.tableName,
-        Key: { pk: S(`idem|${key}`), sk: S('-') },
+        Key: idempotencyKey(key),
         UpdateExpression: 'SET st = :done, code = :code, body = :body',
         ExpressionAttributeValues: { ':done': S('done'), ':code': N(response.statusCode), ':body': S(response.body) },
       }),
@@ -113,13 +132,11 @@ export class DynamoIngestLedger extends TableItems implements IngestLedger {
   }
 
   async releaseIdempotencyKey(key: string): Promise<void> {
-    await this.client.send(
-      new DeleteItemCommand({ TableName: this.tableName, Key: { pk: S(`idem|${key}`), sk: S('-') } }),
-    );
+    await this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: idempotencyKey(key) }));
   }
 
   /** A cheap read that proves the table is reachable (used by /health). */
   async ping(): Promise<void> {
-    await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { pk: S('ingest'), sk: S('0') } }));
+    await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: ingestCounterKey(0) }));
   }
 }

@@ -34,6 +34,58 @@ function emittedFromItem(item: Item): EmittedResult {
   };
 }
 
+/**
+ * The items of a batch's open-window entries of a view, as putOpenWindows writes them: an item per chunk of an
+ * entry's groups (none for an entry without groups).
+ */
+export function openWindowItems(viewId: string, tag: string, entries: ReadonlyArray<Omit<OpenWindows, 'key'>>): Item[] {
+  const items: Item[] = [];
+  for (const entry of entries) {
+    let chunk: OpenWindows['groups'][number][] = [];
+    let bytes = 0;
+    let part = 0;
+    const flush = () => {
+      if (chunk.length === 0) return;
+      items.push({
+        pk: S(`open|${viewId}`),
+        // Deterministic per tag (shard and record) and window: a retried batch rewrites the same items.
+        sk: S(`${pad(entry.readyAt, PANE_START_DIGITS)}|${pad(entry.windowStart, PANE_START_DIGITS)}|${tag}|${part++}`),
+        ws: N(entry.windowStart),
+        ra: N(entry.readyAt),
+        groups: S(JSON.stringify(chunk.map((g) => [g.groupKey, g.group]))),
+      });
+      chunk = [];
+      bytes = 0;
+    };
+    for (const g of entry.groups) {
+      const size = Buffer.byteLength(g.groupKey) * 2 + 8;
+      if (bytes + size > MAX_OPEN_GROUPS_JSON) flush();
+      chunk.push(g);
+      bytes += size;
+    }
+    flush();
+  }
+  return items;
+}
+
+/** The item of a published result, as putEmitted writes it. */
+export function emittedItem(viewId: string, result: EmittedResult): Item {
+  return {
+    pk: S(`emitted|${viewId}`),
+    sk: S(
+      `${pad(result.windowEnd, PANE_START_DIGITS)}|${pad(result.windowStart, PANE_START_DIGITS)}|${result.groupKey}`,
+    ),
+    view: S(result.view),
+    gk: S(result.groupKey),
+    g: S(JSON.stringify(result.group)),
+    ws: N(result.windowStart),
+    we: N(result.windowEnd),
+    m: S(JSON.stringify(result.measures)),
+    at: N(result.emittedAt),
+    expiresAt: N(Math.floor(result.emittedAt / 1000) + EMITTED_TTL_S),
+  };
+}
+
 /** The calls each method makes, and the partition keys it touches. */
 export const OUTBOX_PERMISSIONS = {
   putOpenWindows: table(['dynamodb:PutItem'], ['open|*']),
@@ -48,34 +100,7 @@ export const OUTBOX_PERMISSIONS = {
 
 export class DynamoOutboxStore extends TableItems implements OutboxStore {
   async putOpenWindows(viewId: string, tag: string, entries: ReadonlyArray<Omit<OpenWindows, 'key'>>): Promise<void> {
-    const items: Item[] = [];
-    for (const entry of entries) {
-      let chunk: OpenWindows['groups'][number][] = [];
-      let bytes = 0;
-      let part = 0;
-      const flush = () => {
-        if (chunk.length === 0) return;
-        items.push({
-          pk: S(`open|${viewId}`),
-          // Deterministic per tag (shard and record) and window: a retried batch rewrites the same items.
-          sk: S(
-            `${pad(entry.readyAt, PANE_START_DIGITS)}|${pad(entry.windowStart, PANE_START_DIGITS)}|${tag}|${part++}`,
-          ),
-          ws: N(entry.windowStart),
-          ra: N(entry.readyAt),
-          groups: S(JSON.stringify(chunk.map((g) => [g.groupKey, g.group]))),
-        });
-        chunk = [];
-        bytes = 0;
-      };
-      for (const g of entry.groups) {
-        const size = Buffer.byteLength(g.groupKey) * 2 + 8;
-        if (bytes + size > MAX_OPEN_GROUPS_JSON) flush();
-        chunk.push(g);
-        bytes += size;
-      }
-      flush();
-    }
+    const items = openWindowItems(viewId, tag, entries);
     await forEachLimited(items, WRITE_CONCURRENCY, async (Item) => {
       await this.client.send(new PutItemCommand({ TableName: this.tableName, Item }));
     });
@@ -117,20 +142,7 @@ export class DynamoOutboxStore extends TableItems implements OutboxStore {
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
-          Item: {
-            pk: S(`emitted|${viewId}`),
-            sk: S(
-              `${pad(result.windowEnd, PANE_START_DIGITS)}|${pad(result.windowStart, PANE_START_DIGITS)}|${result.groupKey}`,
-            ),
-            view: S(result.view),
-            gk: S(result.groupKey),
-            g: S(JSON.stringify(result.group)),
-            ws: N(result.windowStart),
-            we: N(result.windowEnd),
-            m: S(JSON.stringify(result.measures)),
-            at: N(result.emittedAt),
-            expiresAt: N(Math.floor(result.emittedAt / 1000) + EMITTED_TTL_S),
-          },
+          Item: emittedItem(viewId, result),
           // A window is final, so its result never changes: the first write wins and repeats are no-ops.
           ConditionExpression: 'attribute_not_exists(pk)',
         }),

@@ -6,13 +6,37 @@ import type { PaneRef, PaneStore, StoredPane } from '../../core/store.ts';
 import type { Permission } from '../permissions.ts';
 import { type Item, N, num, PANE_START_DIGITS, pad, S, str, TableItems, table, WRITE_CONCURRENCY } from './table.ts';
 
-const BATCH_GET_LIMIT = 100;
+/** BatchGetItem takes at most 100 keys a call. */
+export const BATCH_GET_LIMIT = 100;
 function panePk(viewId: string, groupKey: string): string {
   return `pane|${viewId}|${groupKey}`;
 }
 
 function paneSk(paneStart: number, shardId: string): string {
   return `${pad(paneStart, PANE_START_DIGITS)}|${shardId}`;
+}
+
+/** The key of one shard's item of a pane. */
+export function paneItemKey(ref: PaneRef, shardId: string): Item {
+  return { pk: S(panePk(ref.viewId, ref.groupKey)), sk: S(paneSk(ref.paneStart, shardId)) };
+}
+
+/** The item of one shard's partial of a pane, as putPanes writes it (`updatedAtMs`: when it was written). */
+export function paneItem(pane: StoredPane, updatedAtMs: number): Item {
+  return {
+    ...paneItemKey(pane, pane.shardId),
+    view: S(pane.viewId),
+    gk: S(pane.groupKey),
+    g: S(JSON.stringify(pane.group)),
+    ps: N(pane.paneStart),
+    sh: S(pane.shardId),
+    seq: S(pane.seq),
+    n: N(pane.count),
+    t0: N(pane.minTime),
+    t1: N(pane.maxTime),
+    m: S(JSON.stringify(pane.partials)),
+    u: N(updatedAtMs),
+  };
 }
 
 function paneFromItem(item: Item): StoredPane {
@@ -41,9 +65,7 @@ export class DynamoPaneStore extends TableItems implements PaneStore {
   async getPanes(shardId: string, refs: readonly PaneRef[]): Promise<Map<string, StoredPane>> {
     const found = new Map<string, StoredPane>();
     for (let i = 0; i < refs.length; i += BATCH_GET_LIMIT) {
-      let keys: Item[] | undefined = refs
-        .slice(i, i + BATCH_GET_LIMIT)
-        .map((r) => ({ pk: S(panePk(r.viewId, r.groupKey)), sk: S(paneSk(r.paneStart, shardId)) }));
+      let keys: Item[] | undefined = refs.slice(i, i + BATCH_GET_LIMIT).map((r) => paneItemKey(r, shardId));
       for (let attempt = 0; keys && keys.length > 0; attempt++) {
         if (attempt > 0) await sleep(Math.min(1_000, 25 * 2 ** attempt));
         if (attempt > 10)
@@ -63,21 +85,7 @@ export class DynamoPaneStore extends TableItems implements PaneStore {
   }
 
   private async putPane(pane: StoredPane, expectedSeq: string | null): Promise<void> {
-    const item: Item = {
-      pk: S(panePk(pane.viewId, pane.groupKey)),
-      sk: S(paneSk(pane.paneStart, pane.shardId)),
-      view: S(pane.viewId),
-      gk: S(pane.groupKey),
-      g: S(JSON.stringify(pane.group)),
-      ps: N(pane.paneStart),
-      sh: S(pane.shardId),
-      seq: S(pane.seq),
-      n: N(pane.count),
-      t0: N(pane.minTime),
-      t1: N(pane.maxTime),
-      m: S(JSON.stringify(pane.partials)),
-      u: N(Date.now()),
-    };
+    const item = paneItem(pane, Date.now());
     const condition =
       expectedSeq === null
         ? { ConditionExpression: 'attribute_not_exists(pk)' }

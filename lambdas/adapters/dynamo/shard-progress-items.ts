@@ -23,6 +23,34 @@ function shardFromItem(item: Item): ShardState {
   };
 }
 
+/** The item of one shard's progress, as putShardState writes it. */
+export function shardStateItem(state: ShardState): Item {
+  const item: Item = {
+    pk: S('shard'),
+    sk: S(state.shardId),
+    act: N(state.lastActivityMs),
+    batches: N(state.batches),
+    processed: N(state.counters.processed),
+    late: N(state.counters.late),
+    dead: N(state.counters.deadLettered),
+    dups: N(state.counters.duplicates),
+    lateByView: S(JSON.stringify(state.counters.lateByView)),
+  };
+  if (state.seq !== null) item.seq = S(state.seq);
+  if (state.attemptedThrough !== null) item.tried = S(state.attemptedThrough);
+  if (state.maxEventTime !== null) item.maxT = N(state.maxEventTime);
+  if (state.watermarkFloor !== null) item.floor = N(state.watermarkFloor);
+  return item;
+}
+
+/** The key of the emitted-through watermark's item. */
+export const emittedThroughKey = (): Item => ({ pk: S('pipeline'), sk: S('emitted-through') });
+
+/** The emitted-through watermark's item, as raiseEmittedThrough leaves it. */
+export function emittedThroughItem(watermark: number): Item {
+  return { ...emittedThroughKey(), wm: N(watermark) };
+}
+
 /** The calls each method makes, and the partition keys it touches. */
 export const SHARD_PROGRESS_PERMISSIONS = {
   getShardStates: table(['dynamodb:Query'], ['shard']),
@@ -44,21 +72,7 @@ export class DynamoShardProgressStore extends TableItems implements ShardProgres
   }
 
   async putShardState(state: ShardState, expectedSeq: string | null, expectExisting: boolean): Promise<void> {
-    const item: Item = {
-      pk: S('shard'),
-      sk: S(state.shardId),
-      act: N(state.lastActivityMs),
-      batches: N(state.batches),
-      processed: N(state.counters.processed),
-      late: N(state.counters.late),
-      dead: N(state.counters.deadLettered),
-      dups: N(state.counters.duplicates),
-      lateByView: S(JSON.stringify(state.counters.lateByView)),
-    };
-    if (state.seq !== null) item.seq = S(state.seq);
-    if (state.attemptedThrough !== null) item.tried = S(state.attemptedThrough);
-    if (state.maxEventTime !== null) item.maxT = N(state.maxEventTime);
-    if (state.watermarkFloor !== null) item.floor = N(state.watermarkFloor);
+    const item = shardStateItem(state);
     const condition = !expectExisting
       ? { ConditionExpression: 'attribute_not_exists(pk)' }
       : expectedSeq === null
@@ -71,7 +85,7 @@ export class DynamoShardProgressStore extends TableItems implements ShardProgres
     const out = await this.client.send(
       new GetItemCommand({
         TableName: this.tableName,
-        Key: { pk: S('pipeline'), sk: S('emitted-through') },
+        Key: emittedThroughKey(),
         ConsistentRead: true,
       }),
     );
@@ -83,7 +97,7 @@ export class DynamoShardProgressStore extends TableItems implements ShardProgres
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
-          Key: { pk: S('pipeline'), sk: S('emitted-through') },
+          Key: emittedThroughKey(),
           UpdateExpression: 'SET wm = :wm',
           ConditionExpression: 'attribute_not_exists(wm) OR wm < :wm',
           ExpressionAttributeValues: { ':wm': N(watermark) },

@@ -12,6 +12,55 @@ const SIDE_RECORD_TTL_S = 14 * 86_400;
 /** Bytes of entries per side item: well under DynamoDB's 400 KB item limit. */
 const MAX_SIDE_BYTES = 300_000;
 
+/**
+ * The items of a batch's side records of one kind, as putSideRecords writes them at `nowMs`: each record's
+ * entries over as many items as they need.
+ */
+export function sideRecordItems(
+  kind: SideKind,
+  shardId: string,
+  records: readonly SideRecord[],
+  nowMs: number,
+): Item[] {
+  const expiresAt = Math.floor(nowMs / 1000) + SIDE_RECORD_TTL_S;
+  const items: Item[] = [];
+  for (const record of records) {
+    // A record's entries are split over as many items as they need (each well under 400 KB, in bytes);
+    // an event too large to keep beside others keeps its reason and position, not its body.
+    const parts: SideRecord['entries'][] = [[]];
+    let bytes = 0;
+    for (const entry of record.entries) {
+      // A value nested too deeply to write as JSON would overflow the stack and fail the batch for ever.
+      let kept = isTooDeep(entry.event) ? { ...entry, event: OMITTED_TOO_DEEP } : entry;
+      let json = JSON.stringify(kept);
+      if (Buffer.byteLength(json) > MAX_SIDE_BYTES) {
+        kept = { ...entry, event: '(omitted: event too large to keep)' };
+        json = JSON.stringify(kept);
+      }
+      const size = Buffer.byteLength(json) + 1;
+      if (bytes + size > MAX_SIDE_BYTES) {
+        parts.push([]);
+        bytes = 0;
+      }
+      parts[parts.length - 1]!.push(kept);
+      bytes += size;
+    }
+    parts.forEach((entries, part) => {
+      items.push({
+        pk: S(kind),
+        // Deterministic: a retry writes the same items under the same keys, a no-op in effect.
+        sk: S(`${pad(record.arrivalMs, 13)}|${shardId}|${record.seq}|${part}`),
+        sh: S(shardId),
+        seq: S(record.seq),
+        at: N(record.arrivalMs),
+        e: S(JSON.stringify(entries)),
+        expiresAt: N(expiresAt),
+      });
+    });
+  }
+  return items;
+}
+
 /** The calls each method makes, and the partition keys it touches. */
 export const SIDE_RECORD_PERMISSIONS = {
   putSideRecords: table(['dynamodb:PutItem'], ['late', 'dead']),
@@ -20,42 +69,7 @@ export const SIDE_RECORD_PERMISSIONS = {
 
 export class DynamoSideRecordStore extends TableItems implements SideRecordStore {
   async putSideRecords(kind: SideKind, shardId: string, records: readonly SideRecord[]): Promise<void> {
-    const expiresAt = Math.floor(Date.now() / 1000) + SIDE_RECORD_TTL_S;
-    const items: Item[] = [];
-    for (const record of records) {
-      // A record's entries are split over as many items as they need (each well under 400 KB, in bytes);
-      // an event too large to keep beside others keeps its reason and position, not its body.
-      const parts: SideRecord['entries'][] = [[]];
-      let bytes = 0;
-      for (const entry of record.entries) {
-        // A value nested too deeply to write as JSON would overflow the stack and fail the batch for ever.
-        let kept = isTooDeep(entry.event) ? { ...entry, event: OMITTED_TOO_DEEP } : entry;
-        let json = JSON.stringify(kept);
-        if (Buffer.byteLength(json) > MAX_SIDE_BYTES) {
-          kept = { ...entry, event: '(omitted: event too large to keep)' };
-          json = JSON.stringify(kept);
-        }
-        const size = Buffer.byteLength(json) + 1;
-        if (bytes + size > MAX_SIDE_BYTES) {
-          parts.push([]);
-          bytes = 0;
-        }
-        parts[parts.length - 1]!.push(kept);
-        bytes += size;
-      }
-      parts.forEach((entries, part) => {
-        items.push({
-          pk: S(kind),
-          // Deterministic: a retry writes the same items under the same keys, a no-op in effect.
-          sk: S(`${pad(record.arrivalMs, 13)}|${shardId}|${record.seq}|${part}`),
-          sh: S(shardId),
-          seq: S(record.seq),
-          at: N(record.arrivalMs),
-          e: S(JSON.stringify(entries)),
-          expiresAt: N(expiresAt),
-        });
-      });
-    }
+    const items = sideRecordItems(kind, shardId, records, Date.now());
     await forEachLimited(items, WRITE_CONCURRENCY, async (Item) => {
       await this.client.send(new PutItemCommand({ TableName: this.tableName, Item }));
     });
