@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { CapacityMeter, type Item, itemSize, writeUnits } from './capacity-meter.ts';
+import { CapacityMeter, type Item, itemKey, itemSize, writeUnits } from './capacity-meter.ts';
 
 /** dynalite's own size and capacity rules (it bills as DynamoDB does; it takes binary values as base64). */
 const dynalite = createRequire(import.meta.url)('dynalite/db/index.js') as {
@@ -179,6 +179,33 @@ describe('CapacityMeter', () => {
     meter.store('a|b', { ...item, n: N('1') }); // 9 bytes
     meter.store('a|c', undefined);
     expect(meter.totals()).toMatchObject({ storedBytes: 109, items: 1 });
+  });
+
+  it('put bills against what the table holds under the item key, and keeps it unless the condition failed', () => {
+    const meter = new CapacityMeter();
+    const large = { pk: S('p'), sk: S('1'), body: S('x'.repeat(2000)) };
+    meter.put('pane', large);
+    meter.put('pane', { pk: S('p'), sk: S('1') }); // smaller, billed on the 2 KB it replaces
+    meter.put('pane', large, { conditionFailed: true }); // billed on the small item there, which stays
+    expect(meter.totals()).toMatchObject({ wcu: 2 + 2 + 1, writeRequests: 3, storedBytes: 6 + 100, items: 1 });
+  });
+
+  it('delete bills the item under the key and forgets it', () => {
+    const meter = new CapacityMeter();
+    const item = { pk: S('p'), sk: S('1'), body: S('x'.repeat(2000)) };
+    meter.put('open', item);
+    meter.delete('open', itemKey(item));
+    meter.delete('open', itemKey(item));
+    expect(meter.totals()).toMatchObject({ wcu: 2 + 2 + 1, storedBytes: 0, items: 0 });
+  });
+
+  it('reads by key bill the items the table holds there', () => {
+    const meter = new CapacityMeter();
+    const item = { pk: S('p'), sk: S('1'), body: S('x'.repeat(5000)) };
+    meter.put('pane', item);
+    meter.readKeys('pane', [itemKey(item), 'p|missing'], { consistent: true, op: 'get' });
+    meter.queryKeys('pane', [itemKey(item), itemKey(item)], { consistent: false });
+    expect(meter.totals().rcu).toBe(2 + 1 + 1.5);
   });
 
   it('reset forgets the requests, not what the table holds', () => {

@@ -64,10 +64,18 @@ export function itemSize(item: Item): number {
   return size;
 }
 
+function unitsOfBytes(bytes: number): number {
+  return Math.max(1, Math.ceil(bytes / WRITE_UNIT_BYTES));
+}
+
+/** The key the meter keeps an item under: its partition and sort keys (`pk`, `sk`), as the table's. */
+export function itemKey(item: Item): string {
+  return `${item.pk?.S ?? ''}|${item.sk?.S ?? ''}`;
+}
+
 /** Write units of one item written (put, update, delete): the larger of before and after, per started KB, at least 1. */
 export function writeUnits(item: Item | undefined, previous?: Item): number {
-  const bytes = Math.max(item ? itemSize(item) : 0, previous ? itemSize(previous) : 0);
-  return Math.max(1, Math.ceil(bytes / WRITE_UNIT_BYTES));
+  return unitsOfBytes(Math.max(item ? itemSize(item) : 0, previous ? itemSize(previous) : 0));
 }
 
 function readUnits(bytes: number, consistent: boolean): number {
@@ -140,33 +148,79 @@ export class CapacityMeter {
   }
 
   /**
-   * A Query read to its end (or to a Limit the caller applied to `items`): one request per 1 MB page, as
-   * DynamoDB pages it. Returns the number of pages.
+   * A Query read to its end (or to a Limit the caller applied): one request per 1 MB page, as DynamoDB pages
+   * it. `items`: the items, or their sizes. Returns the number of pages.
    */
-  query(kind: string, items: readonly Item[], options: { readonly consistent: boolean }): number {
-    let page: Item[] = [];
+  query(kind: string, items: ReadonlyArray<Item | number>, options: { readonly consistent: boolean }): number {
+    const totals = this.kind(kind);
     let bytes = 0;
     let pages = 0;
-    for (const item of items) {
-      const size = itemSize(item);
-      page.push(item);
-      bytes += size;
-      // DynamoDB stops a page once the items read reach 1 MB; the item that crosses the line is included.
-      if (bytes >= QUERY_PAGE_BYTES) {
-        this.read(kind, page, { ...options, op: 'query' });
-        pages++;
-        page = [];
-        bytes = 0;
-      }
-    }
-    if (page.length > 0 || pages === 0) {
-      this.read(kind, page, { ...options, op: 'query' });
+    let pending = false;
+    const endPage = () => {
+      totals.rcu += readUnits(bytes, options.consistent);
+      totals.reads++;
       pages++;
+      bytes = 0;
+      pending = false;
+    };
+    for (const item of items) {
+      bytes += typeof item === 'number' ? item : itemSize(item);
+      pending = true;
+      // DynamoDB stops a page once the items read reach 1 MB; the item that crosses the line is included.
+      if (bytes >= QUERY_PAGE_BYTES) endPage();
     }
+    if (pending || pages === 0) endPage();
     return pages;
   }
 
-  /** Records what the table holds under `key` after a write: the item, or nothing (deleted). */
+  /**
+   * A write of `item` over whatever the table holds under its key (`itemKey`): a PutItem, or an UpdateItem
+   * given the item it leaves. Billed and stored as DynamoDB would; a failed condition bills the existing item
+   * and leaves it.
+   */
+  put(kind: string, item: Item, options?: { readonly conditionFailed?: boolean }): void {
+    const key = itemKey(item);
+    const before = this.live.get(key) ?? 0;
+    const totals = this.kind(kind);
+    totals.writes++;
+    if (options?.conditionFailed) {
+      totals.wcu += unitsOfBytes(before);
+      return;
+    }
+    totals.wcu += unitsOfBytes(Math.max(before, itemSize(item)));
+    this.store(key, item);
+  }
+
+  /** A DeleteItem of the item under `key` (`itemKey`), billed on its size (a key with nothing costs 1 unit). */
+  delete(kind: string, key: string): void {
+    const totals = this.kind(kind);
+    totals.writes++;
+    totals.wcu += unitsOfBytes(this.live.get(key) ?? 0);
+    this.store(key, undefined);
+  }
+
+  /** One read request of the items the table holds under `keys` (`itemKey`), as `read` bills it. */
+  readKeys(kind: string, keys: readonly string[], options: ReadOptions): void {
+    const totals = this.kind(kind);
+    if (options.op === 'query') {
+      const bytes = keys.reduce((sum, key) => sum + (this.live.get(key) ?? 0), 0);
+      totals.rcu += readUnits(bytes, options.consistent);
+    } else {
+      for (const key of keys) totals.rcu += readUnits(this.live.get(key) ?? 0, options.consistent);
+    }
+    totals.reads++;
+  }
+
+  /** A Query of the items the table holds under `keys`, in 1 MB pages, as `query` bills it. Returns the pages. */
+  queryKeys(kind: string, keys: readonly string[], options: { readonly consistent: boolean }): number {
+    return this.query(
+      kind,
+      keys.map((key) => this.live.get(key) ?? 0),
+      options,
+    );
+  }
+
+  /** Records what the table holds under `key` (`itemKey`) after a write: the item, or nothing (deleted). */
   store(key: string, item: Item | undefined): void {
     const before = this.live.get(key);
     if (before !== undefined) this.liveBytes -= before;
@@ -174,7 +228,7 @@ export class CapacityMeter {
       this.live.delete(key);
       return;
     }
-    const size = itemSize(item) + STORED_ITEM_OVERHEAD_BYTES;
+    const size = itemSize(item);
     this.live.set(key, size);
     this.liveBytes += size;
   }
@@ -192,7 +246,8 @@ export class CapacityMeter {
       readRequests += t.reads;
       byKind[kind] = { ...t };
     }
-    return { wcu, rcu, writeRequests, readRequests, storedBytes: this.liveBytes, items: this.live.size, byKind };
+    const storedBytes = this.liveBytes + STORED_ITEM_OVERHEAD_BYTES * this.live.size;
+    return { wcu, rcu, writeRequests, readRequests, storedBytes, items: this.live.size, byKind };
   }
 
   /** Forgets the requests metered so far; what the table holds stays (it is state, not traffic). */
