@@ -14,6 +14,8 @@ export interface NexmarkOptions {
   readonly eventsPerSecond: number;
   /** Largest amount an event may trail the newest event time (out-of-order delivery). @default 0 */
   readonly maxDelayMs?: number;
+  /** Distinct bidders, drawn uniformly: the group cardinality of a view grouped by bidder. @default 5000 */
+  readonly bidders?: number;
 }
 
 export type NexmarkEvent = Record<string, string | number>;
@@ -24,6 +26,7 @@ const CHANNELS = ['Google', 'Facebook', 'Baidu', 'Apple'];
 export function* nexmarkEvents(options: NexmarkOptions): Generator<NexmarkEvent> {
   const random = mulberry32(options.seed ?? 42);
   const delay = options.maxDelayMs ?? 0;
+  const bidders = options.bidders ?? 5000;
   let people = 1000;
   let auctions = 1000;
   for (let i = 0; ; i++) {
@@ -63,7 +66,7 @@ export function* nexmarkEvents(options: NexmarkOptions): Generator<NexmarkEvent>
       yield {
         type: 'bid',
         auction,
-        bidder: 1000 + Math.floor(random() * 5000),
+        bidder: 1000 + Math.floor(random() * bidders),
         price: 100 + Math.floor(random() ** 3 * 100_000),
         channel: CHANNELS[Math.floor(random() * CHANNELS.length)]!,
         url: `https://example.com/item/${auction}`,
