@@ -124,7 +124,7 @@ export class StatelessStack extends Stack {
       targets: [new targets.LambdaFunction(this.aggregate, { retryAttempts: 2 })],
     });
 
-    // 3. Publish: the emitted outbox's table stream → EventBridge, one event per final window.
+    // 3. Publish: the compacted windows' table stream → EventBridge, one event per final window and group.
     this.publish = new EddyFunction(this, 'Publish', {
       entry: path.join(LAMBDAS_DIR, 'publish', 'handler.ts'),
       config,
@@ -140,11 +140,11 @@ export class StatelessStack extends Stack {
         retryAttempts: EVENT_SOURCE.retryAttempts,
         maxRecordAge: Duration.days(1),
         onFailure: new SqsDlq(onFailureQueue),
-        // Only emitted results: every other item of the table changes far more often and is not an event.
+        // Only result chunks of views that publish: every other item changes far more often and is not an event.
         filters: [
           lambda.FilterCriteria.filter({
             eventName: lambda.FilterRule.isEqual('INSERT'),
-            dynamodb: { NewImage: { pk: { S: lambda.FilterRule.beginsWith('emitted|') } } },
+            dynamodb: { NewImage: { pk: { S: lambda.FilterRule.beginsWith('win|') }, pub: { BOOL: [true] } } },
           }),
         ],
       }),

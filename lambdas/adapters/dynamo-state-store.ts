@@ -4,27 +4,31 @@
  *
  * | item               | pk                          | sk                               |
  * |--------------------|-----------------------------|----------------------------------|
- * | pane partial       | `pane|<view>@<ver>|<group>` | `<paneStart, 15 digits>|<shard>` |
+ * | pane deltas        | `log|<view>@<ver>|<bucket>` | `<paneStart>|<shard>|<first seq>|<part>` |
+ * | compacted window   | `wins|<view>@<ver>`         | `<windowEnd>|<windowStart>|<round>` |
+ * | compacted through  | `wins|<view>@<ver>`         | `~through`                       |
+ * | result chunk       | `win|<view>@<ver>|<start>|<round>` | `<lowest group hash, 8 hex>` |
  * | shard progress     | `shard`                     | `<shardId>`                      |
  * | emitted through    | `pipeline`                  | `emitted-through`                |
  * | late / dead letter | `late` / `dead`             | `<arrival ms>|<shard>|<seq>`     |
  * | ingest counters    | `ingest`                    | `0`..`9` (spread over 10 items)  |
- * | window to emit     | `open|<view>@<ver>`         | `<readyAt>|<start>|<tag>|<n>`     |
- * | emitted result     | `emitted|<view>@<ver>`      | `<windowEnd>|<windowStart>|<group>` |
+ * | window to emit     | `open|<view>@<ver>`         | `<readyAt>|<start>|<tag>`        |
  * | idempotency key    | `idem|<key>`                | `-`                              |
  * | record origin      | `rec|<part>|<key>`          | `-`                              |
  * | given-up batch     | `failed`                    | `<failed at ms>|<source>|<shard>|<first seq>` |
  *
- * A group's panes sort by time under one partition key, so a results read is one Query. Pane and shard
- * items carry `seq`, the sequence number of the last record applied; writes are conditional on it, so an
- * item has one writer and a retried record is applied at most once.
+ * Pane partials are a log of packed deltas (lambdas/core/pane-log.ts, docs/storage.md): a batch writes a few
+ * items per view and pane whatever the number of groups, a group's panes are one Query of its bucket, and a
+ * final window is compacted into chunks by group hash. The shard item carries `seq`, the last record applied,
+ * and the intent of an unfinished attempt; writes to it are conditional on `seq`.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { StateStore } from '../core/store.ts';
+import { COMPACTED_PERMISSIONS, DynamoCompactedStore } from './dynamo/compacted-items.ts';
+import { DELTA_PERMISSIONS, DynamoPaneLogStore } from './dynamo/delta-items.ts';
 import { DynamoFailedBatchStore, FAILED_BATCH_PERMISSIONS } from './dynamo/failed-batch-items.ts';
 import { DynamoIngestLedger, INGEST_LEDGER_PERMISSIONS } from './dynamo/ingest-ledger-items.ts';
 import { DynamoOutboxStore, OUTBOX_PERMISSIONS } from './dynamo/outbox-items.ts';
-import { DynamoPaneStore, PANE_PERMISSIONS } from './dynamo/pane-items.ts';
 import { DynamoRecordOriginStore, RECORD_ORIGIN_PERMISSIONS } from './dynamo/record-origin-items.ts';
 import { DynamoShardProgressStore, SHARD_PROGRESS_PERMISSIONS } from './dynamo/shard-progress-items.ts';
 import { DynamoSideRecordStore, SIDE_RECORD_PERMISSIONS } from './dynamo/side-record-items.ts';
@@ -38,13 +42,14 @@ import type { Permission } from './permissions.ts';
  */
 export const STATE_STORE_PERMISSIONS = {
   ...SHARD_PROGRESS_PERMISSIONS,
-  ...PANE_PERMISSIONS,
+  ...DELTA_PERMISSIONS,
+  ...COMPACTED_PERMISSIONS,
   ...OUTBOX_PERMISSIONS,
   ...SIDE_RECORD_PERMISSIONS,
   ...RECORD_ORIGIN_PERMISSIONS,
   ...INGEST_LEDGER_PERMISSIONS,
   ...FAILED_BATCH_PERMISSIONS,
-} as const satisfies Record<keyof StateStore | 'ping' | 'listOpenWindowGroups' | 'listEmittedWindow', Permission>;
+} as const satisfies Record<keyof StateStore | 'ping', Permission>;
 
 export type StateStoreCall = keyof typeof STATE_STORE_PERMISSIONS;
 
@@ -56,7 +61,8 @@ export function storePermissions(calls: readonly StateStoreCall[]): Permission[]
 /** Every kind of item of the one table, as the ports' callers take them. */
 export class DynamoStateStore implements StateStore {
   readonly shards: DynamoShardProgressStore;
-  readonly panes: DynamoPaneStore;
+  readonly deltas: DynamoPaneLogStore;
+  readonly compacted: DynamoCompactedStore;
   readonly outbox: DynamoOutboxStore;
   readonly sideRecords: DynamoSideRecordStore;
   readonly origins: DynamoRecordOriginStore;
@@ -65,7 +71,8 @@ export class DynamoStateStore implements StateStore {
 
   constructor(client: DynamoDBClient, tableName: string) {
     this.shards = new DynamoShardProgressStore(client, tableName);
-    this.panes = new DynamoPaneStore(client, tableName);
+    this.deltas = new DynamoPaneLogStore(client, tableName);
+    this.compacted = new DynamoCompactedStore(client, tableName);
     this.outbox = new DynamoOutboxStore(client, tableName);
     this.sideRecords = new DynamoSideRecordStore(client, tableName);
     this.origins = new DynamoRecordOriginStore(client, tableName);
@@ -78,16 +85,21 @@ export class DynamoStateStore implements StateStore {
   getEmittedThrough: DynamoShardProgressStore['getEmittedThrough'] = (...a) => this.shards.getEmittedThrough(...a);
   raiseEmittedThrough: DynamoShardProgressStore['raiseEmittedThrough'] = (...a) =>
     this.shards.raiseEmittedThrough(...a);
-  getPanes: DynamoPaneStore['getPanes'] = (...a) => this.panes.getPanes(...a);
-  putPanes: DynamoPaneStore['putPanes'] = (...a) => this.panes.putPanes(...a);
-  queryPanes: DynamoPaneStore['queryPanes'] = (...a) => this.panes.queryPanes(...a);
+  putDeltas: DynamoPaneLogStore['putDeltas'] = (...a) => this.deltas.putDeltas(...a);
+  deleteDeltas: DynamoPaneLogStore['deleteDeltas'] = (...a) => this.deltas.deleteDeltas(...a);
+  queryDeltas: DynamoPaneLogStore['queryDeltas'] = (...a) => this.deltas.queryDeltas(...a);
+  putCompacted: DynamoCompactedStore['putCompacted'] = (...a) => this.compacted.putCompacted(...a);
+  getCompacted: DynamoCompactedStore['getCompacted'] = (...a) => this.compacted.getCompacted(...a);
+  listCompacted: DynamoCompactedStore['listCompacted'] = (...a) => this.compacted.listCompacted(...a);
+  getChunks: DynamoCompactedStore['getChunks'] = (...a) => this.compacted.getChunks(...a);
+  getChunk: DynamoCompactedStore['getChunk'] = (...a) => this.compacted.getChunk(...a);
+  getCompactedThrough: DynamoCompactedStore['getCompactedThrough'] = (...a) => this.compacted.getCompactedThrough(...a);
+  raiseCompactedThrough: DynamoCompactedStore['raiseCompactedThrough'] = (...a) =>
+    this.compacted.raiseCompactedThrough(...a);
   putOpenWindows: DynamoOutboxStore['putOpenWindows'] = (...a) => this.outbox.putOpenWindows(...a);
+  fixRoundCut: DynamoOutboxStore['fixRoundCut'] = (...a) => this.outbox.fixRoundCut(...a);
   listOpenWindows: DynamoOutboxStore['listOpenWindows'] = (...a) => this.outbox.listOpenWindows(...a);
   deleteOpenWindows: DynamoOutboxStore['deleteOpenWindows'] = (...a) => this.outbox.deleteOpenWindows(...a);
-  putEmitted: DynamoOutboxStore['putEmitted'] = (...a) => this.outbox.putEmitted(...a);
-  listEmitted: DynamoOutboxStore['listEmitted'] = (...a) => this.outbox.listEmitted(...a);
-  listOpenWindowGroups: DynamoOutboxStore['listOpenWindowGroups'] = (...a) => this.outbox.listOpenWindowGroups(...a);
-  listEmittedWindow: DynamoOutboxStore['listEmittedWindow'] = (...a) => this.outbox.listEmittedWindow(...a);
   putSideRecords: DynamoSideRecordStore['putSideRecords'] = (...a) => this.sideRecords.putSideRecords(...a);
   listSideRecords: DynamoSideRecordStore['listSideRecords'] = (...a) => this.sideRecords.listSideRecords(...a);
   claimRecordOrigins: DynamoRecordOriginStore['claimRecordOrigins'] = (...a) => this.origins.claimRecordOrigins(...a);

@@ -5,6 +5,6 @@
 export const TABLE_SCHEMA = {
   partitionKey: 'pk',
   sortKey: 'sk',
-  /** Epoch seconds after which DynamoDB may delete an item (idempotency keys). Not set on window state. */
+  /** Epoch seconds after which DynamoDB may delete an item: idempotency keys, side records, and window state past its view's retention. */
   ttlAttribute: 'expiresAt',
 } as const;

@@ -1,32 +1,20 @@
 /**
- * Every group of one window, with its result: what GET /views/{view}/groups ranks. Built on today's item
- * layout without a table scan:
+ * Every group of one window, with its result: what GET /views/{view}/groups ranks. No table scan, and no list
+ * of groups kept anywhere but the data itself:
  *
- * 1. The open-window entries of the window (`open|<view>`, one sort-key prefix) list the groups batches wrote
- *    panes for and the emitter has not published yet.
- * 2. The emitted outbox of the window (`emitted|<view>`, one sort-key prefix) holds the published ones, with
- *    their final measures.
- * 3. The groups in 1 and not in 2 are read from their panes, every shard's, with BatchGetItem (100 keys a
- *    call rather than one Query per group) and composed as `WindowReader` composes them.
+ * - a compacted window (final and published): its chunks, a few items whatever the number of groups;
+ * - any other: every bucket's delta items of the window's panes (one Query per bucket), composed per group as
+ *   `WindowReader` composes one group.
  *
- * Entries are read before the outbox: the emitter publishes an entry's groups before it deletes the entry, so
- * a group is in the entries, or else already in the outbox. Both exist only for views that emit (`emit:
- * true`) and for tumbling and sliding windows; the outbox keeps results 7 days (TTL).
- *
- * This is the one place that knows how a window's groups are found; a storage layout with an index of its
- * own replaces this function and nothing else.
+ * A window is looked up compacted first: the emitter writes the window item only after all its chunks, and
+ * deltas stay (until retention) after compaction, so a window is read whole one way or the other.
  */
-import { forEachLimited } from '../core/concurrency.ts';
 import { groupObject } from '../core/group.ts';
-import type { PanePartial } from '../core/pane.ts';
-import type { PaneRef } from '../core/store.ts';
-import type { DynamoStateStore } from './dynamo-state-store.ts';
+import { unpackResults } from '../core/pane-log.ts';
+import type { StateStore } from '../core/store.ts';
 import type { WindowReader } from './window-reader.ts';
 
-export type WindowGroupStore = Pick<
-  DynamoStateStore,
-  'getShardStates' | 'getPanes' | 'listOpenWindowGroups' | 'listEmittedWindow'
->;
+export type WindowGroupStore = Pick<StateStore, 'getCompacted' | 'getChunks' | 'queryDeltas'>;
 
 export interface WindowGroup {
   readonly groupKey: string;
@@ -34,60 +22,37 @@ export interface WindowGroup {
   readonly measures: Record<string, unknown>;
 }
 
-/** Pane keys per BatchGetItem call (DynamoDB's limit), and calls in flight at once. */
-const PANES_PER_READ = 100;
-const READ_CONCURRENCY = 8;
-
 /**
  * The groups of the window of `reader`'s view that starts at `windowStart` and holds at least one event, in no
- * particular order. The view must emit and have tumbling or sliding windows (the caller checks).
+ * particular order. The view must have tumbling or sliding windows (the caller checks).
  */
 export async function readWindowGroups(
   store: WindowGroupStore,
   reader: WindowReader,
   windowStart: number,
+  watermark: number | null,
+  allowedLatenessMs: number,
 ): Promise<WindowGroup[]> {
   const window = reader.view.window;
   if (window.type === 'session') throw new Error(`view '${reader.view.name}' has session windows`);
   const windowEnd = windowStart + window.sizeMs;
-  // Entries first, then the outbox (see above).
-  const open = await store.listOpenWindowGroups(reader.viewId, windowEnd, windowStart);
-  const published = await store.listEmittedWindow(reader.viewId, windowStart, windowEnd);
-  const groups: WindowGroup[] = published.map((r) => ({ groupKey: r.groupKey, group: r.group, measures: r.measures }));
-  const done = new Set(published.map((r) => r.groupKey));
-  const pending = open.filter((g) => !done.has(g.groupKey));
-  if (pending.length === 0) return groups;
-
-  const refs: PaneRef[] = [];
-  for (const g of pending) {
-    for (let p = windowStart; p < windowEnd; p += window.paneMs) {
-      refs.push({ viewId: reader.viewId, groupKey: g.groupKey, paneStart: p });
-    }
-  }
-  const shards = await store.getShardStates();
-  const chunks: Array<{ shardId: string; refs: PaneRef[] }> = [];
-  for (const { shardId } of shards) {
-    for (let i = 0; i < refs.length; i += PANES_PER_READ)
-      chunks.push({ shardId, refs: refs.slice(i, i + PANES_PER_READ) });
-  }
-  const partials = new Map<string, PanePartial>();
-  await forEachLimited(chunks, READ_CONCURRENCY, async (chunk) => {
-    for (const pane of (await store.getPanes(chunk.shardId, chunk.refs)).values()) {
-      const decoded = reader.measures.decode(pane.count, pane.minTime, pane.maxTime, pane.partials);
-      const into = partials.get(pane.groupKey);
-      if (into) reader.measures.merge(into, decoded);
-      else partials.set(pane.groupKey, decoded);
-    }
+  const toGroup = (groupKey: string, measures: Record<string, unknown>): WindowGroup => ({
+    groupKey,
+    group: groupObject(reader.view, JSON.parse(groupKey) as (string | null)[]),
+    measures,
   });
-  for (const g of pending) {
-    const partial = partials.get(g.groupKey);
-    // Listed, but no pane written yet (the batch that listed it is still running, or failed and will retry).
-    if (!partial) continue;
-    groups.push({
-      groupKey: g.groupKey,
-      group: groupObject(reader.view, g.group),
-      measures: reader.measures.results(partial),
-    });
+
+  const compacted = await store.getCompacted(reader.viewId, windowEnd, windowStart, 0);
+  if (compacted) {
+    const chunks = await store.getChunks(compacted);
+    return chunks.flatMap((c) => unpackResults(c.data).map((r) => toGroup(r.groupKey, r.measures)));
+  }
+  const { from, to } = reader.windows.paneRange(windowStart, windowStart + 1);
+  const groups: WindowGroup[] = [];
+  const req = { from: windowStart, to: windowStart + 1, limit: 1, watermark, allowedLatenessMs };
+  for (const [groupKey, panes] of await reader.allGroupPanes(from, to)) {
+    const [result] = (await reader.compose(panes, req)).windows;
+    if (result) groups.push(toGroup(groupKey, result.measures));
   }
   return groups;
 }

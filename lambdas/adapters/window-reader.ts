@@ -1,20 +1,36 @@
 /**
- * Reads a group's window results from stored pane partials: the one read path of the results API and the
- * emitter. Panes of every shard are merged; windows are composed by the view's window kind.
+ * Reads window results from the pane log (lambdas/core/pane-log.ts): the one read path of the results API,
+ * GET /groups and the emitter.
+ *
+ * - One group: windows the emitter has compacted are read from their chunk (one small item per window);
+ *   the others are composed from the group's bucket of delta items, every shard's and batch's merged.
+ * - Every group of a pane range (the emitter, GET /groups): every bucket's delta items, one Query each.
  */
+
+import { forEachLimited } from '../core/concurrency.ts';
 import type { ViewSpec } from '../core/config.ts';
 import { viewIdOf } from '../core/group.ts';
-import { ViewMeasures } from '../core/pane.ts';
-import type { StateStore } from '../core/store.ts';
+import { type PanePartial, ViewMeasures } from '../core/pane.ts';
+import { bucketOf, DELTA_BUCKETS, groupHash, unpackDelta, unpackResults } from '../core/pane-log.ts';
+import type { CompactedPage, CompactedWindow, StateStore } from '../core/store.ts';
 import {
   type ComposedPage,
   type ComposeRequest,
   END_OF_TIME,
   type WindowAssigner,
+  type WindowResult,
   windowAssigner,
 } from '../core/windows/index.ts';
 
 export { END_OF_TIME };
+
+export type WindowReaderStore = Pick<StateStore, 'queryDeltas' | 'getCompactedThrough' | 'listCompacted' | 'getChunk'>;
+
+/** A group's pane partials, ascending by pane start (several per pane: one per shard and batch). */
+export type GroupPanes = Array<{ readonly paneStart: number; readonly partial: PanePartial }>;
+
+/** Chunk lookups in flight at once for one group's read. */
+const CHUNK_READS = 8;
 
 export class WindowReader {
   readonly viewId: string;
@@ -23,7 +39,7 @@ export class WindowReader {
 
   constructor(
     readonly view: ViewSpec,
-    private readonly store: Pick<StateStore, 'queryPanes'>,
+    private readonly store: Partial<WindowReaderStore> & Pick<StateStore, 'queryDeltas'>,
   ) {
     this.viewId = viewIdOf(view);
     this.measures = new ViewMeasures(view);
@@ -31,14 +47,103 @@ export class WindowReader {
   }
 
   /** Windows of one group whose start is in [req.from, req.to), ascending. */
-  read(groupKey: string, req: ComposeRequest): Promise<ComposedPage> {
-    const range = this.windows.paneRange(req.from, req.to);
-    return this.windows.compose(this.measures, this.panes(groupKey, range.from, range.to), req);
+  async read(groupKey: string, req: ComposeRequest): Promise<ComposedPage> {
+    const window = this.view.window;
+    let compacted: WindowResult[] = [];
+    let from = req.from;
+    if (window.type !== 'session' && this.store.getCompactedThrough) {
+      // Windows ending at or before `through` are compacted: a window with data has its chunks.
+      const through = await this.store.getCompactedThrough(this.viewId);
+      const compactedTo = through === null ? req.from : Math.min(req.to, through - window.sizeMs + 1);
+      if (compactedTo > req.from) {
+        const page = await this.readCompacted(groupKey, req.from, compactedTo, req);
+        if (page.nextStart !== null) return page;
+        compacted = page.windows;
+        from = compactedTo;
+      }
+    }
+    const range = this.windows.paneRange(from, req.to);
+    const rest = await this.windows.compose(
+      this.measures,
+      this.groupPanes(groupKey, range.from, Math.min(range.to, END_OF_TIME)),
+      { ...req, from, limit: req.limit - compacted.length },
+    );
+    return { windows: [...compacted, ...rest.windows], nextStart: rest.nextStart };
   }
 
-  private async *panes(groupKey: string, fromPane: number, toPane: number) {
-    for await (const p of this.store.queryPanes(this.viewId, groupKey, fromPane, Math.min(toPane, END_OF_TIME))) {
-      yield { paneStart: p.paneStart, partial: this.measures.decode(p.count, p.minTime, p.maxTime, p.partials) };
+  /**
+   * Every group's pane partials over [fromPane, toPane): every bucket's delta items. What the emitter
+   * publishes and GET /groups ranks; a window's groups come from its panes, not from a list kept elsewhere.
+   */
+  async allGroupPanes(fromPane: number, toPane: number): Promise<Map<string, GroupPanes>> {
+    const groups = new Map<string, GroupPanes>();
+    const buckets = Array.from({ length: DELTA_BUCKETS }, (_, b) => b);
+    await forEachLimited(buckets, DELTA_BUCKETS, async (bucket) => {
+      for await (const item of this.store.queryDeltas(this.viewId, bucket, fromPane, toPane)) {
+        for (const { groupKey, partial } of unpackDelta(this.measures, item.paneStart, item.data)) {
+          const panes = groups.get(groupKey);
+          if (panes) panes.push({ paneStart: item.paneStart, partial });
+          else groups.set(groupKey, [{ paneStart: item.paneStart, partial }]);
+        }
+      }
+    });
+    // Buckets hold disjoint groups, and each bucket's items come in pane order: each list is ascending.
+    return groups;
+  }
+
+  /**
+   * Composes one group's windows from partials already read (see allGroupPanes). Composing merges partials
+   * into one another, so it works on copies: the same partials can be composed again.
+   */
+  compose(panes: GroupPanes, req: ComposeRequest): Promise<ComposedPage> {
+    return this.windows.compose(this.measures, this.copies(panes), req);
+  }
+
+  private async *copies(panes: GroupPanes) {
+    for (const { paneStart, partial } of panes) {
+      yield { paneStart, partial: this.measures.merge(this.measures.empty(), partial) };
     }
+  }
+
+  private async *groupPanes(groupKey: string, fromPane: number, toPane: number) {
+    for await (const item of this.store.queryDeltas(this.viewId, bucketOf(groupKey), fromPane, toPane)) {
+      for (const { partial } of unpackDelta(this.measures, item.paneStart, item.data, groupKey)) {
+        yield { paneStart: item.paneStart, partial };
+      }
+    }
+  }
+
+  /** The group's results of compacted windows starting in [from, to): one chunk read per window. */
+  private async readCompacted(groupKey: string, from: number, to: number, req: ComposeRequest): Promise<ComposedPage> {
+    const { listCompacted, getChunk } = this.store;
+    if (!listCompacted || !getChunk || this.view.window.type === 'session') return { windows: [], nextStart: null };
+    const size = this.view.window.sizeMs;
+    const hash = groupHash(groupKey);
+    const found: WindowResult[] = [];
+    let cursor: string | null = null;
+    for (;;) {
+      const page: CompactedPage = await listCompacted.call(
+        this.store,
+        this.viewId,
+        from + size,
+        to + size,
+        CHUNK_READS,
+        cursor,
+      );
+      const windows: Array<{ w: CompactedWindow; result?: WindowResult }> = page.windows.map((w) => ({ w }));
+      await forEachLimited(windows, CHUNK_READS, async (entry) => {
+        const chunk = await getChunk.call(this.store, entry.w, hash);
+        const r = chunk ? unpackResults(chunk.data).find((g) => g.groupKey === groupKey) : undefined;
+        if (r) entry.result = { ...r, final: true };
+      });
+      for (const { result } of windows) {
+        if (!result) continue;
+        if (found.length === req.limit) return { windows: found, nextStart: result.windowStart };
+        found.push(result);
+      }
+      if (page.windows.length < CHUNK_READS || page.nextCursor === cursor) break;
+      cursor = page.nextCursor;
+    }
+    return { windows: found, nextStart: null };
   }
 }

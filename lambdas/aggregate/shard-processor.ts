@@ -3,14 +3,17 @@
  *
  * 1. Read every shard's progress. Records at or below this shard's stored `seq` were fully applied by an
  *    earlier attempt: skip them. (The shard item is written last, so its `seq` means "everything up to here".)
- * 2. Store the shard's lease and the records this attempt covers, and fix the watermark floor the batch is
- *    judged by (see startBatch), before any effect.
- * 3. Aggregate the batch into pane deltas; lateness is decided per record by the shard's own watermark.
- * 4. Read the touched panes. A pane whose stored `seq` is at or past the first record that touched it was
- *    partly written by a failed attempt: recompute its delta from the records after its `seq` only.
- * 5. Write side records (late, dead letters), the entries of panes this batch creates (for the emitter), each
- *    pane once (conditional on its `seq`), then the shard item with the new counters and watermark. Any
- *    failure throws, and Lambda retries the batch.
+ * 2. Decide the watermark floor the batch is judged by (see prepareBatch), drop records that repeat one
+ *    already applied, and aggregate the batch into one delta per (view, group, pane); lateness is decided per
+ *    record by the shard's own watermark.
+ * 3. Pack the deltas into few items per (view, pane, bucket) (lambdas/core/pane-log.ts), keyed by the shard
+ *    and the batch's first record.
+ * 4. Store the shard's lease, the records this attempt covers and its intent (the keys of its delta items)
+ *    before any effect. An earlier unfinished attempt's intent says which items it may have written: those
+ *    this attempt does not overwrite are deleted, so only one attempt's deltas ever count.
+ * 5. Write side records (late, dead letters), the open-window entries of the windows touched (for the
+ *    emitter), the delta items, then the shard item with the new counters and watermark. Any failure throws,
+ *    and Lambda retries the batch.
  * 6. Publish the windows the pipeline watermark has made final (see window-emitter.ts).
  */
 
@@ -22,17 +25,17 @@ import {
   type BatchRecord,
   emptyCounters,
   type PaneDelta,
-  type TouchedPane,
 } from '../core/batch-aggregator.ts';
 import type { PipelineConfig } from '../core/config.ts';
-import { type GroupValues, viewIdOf } from '../core/group.ts';
+import { viewIdOf } from '../core/group.ts';
 import { ViewMeasures } from '../core/pane.ts';
+import { type DeltaItem, type DeltaKey, deltaKeys, type GroupPartial, packDeltas } from '../core/pane-log.ts';
 import {
   ConcurrentWriteError,
+  type DeltaIntent,
   newShardState,
   type ShardState,
   type StateStore,
-  type StoredPane,
 } from '../core/store.ts';
 import { isIdle, pipelineWatermark, shardWatermark, type WatermarkSettings } from '../core/watermark.ts';
 import { type WindowAssigner, windowAssigner } from '../core/windows/index.ts';
@@ -42,8 +45,9 @@ export interface BatchReport {
   readonly shardId: string;
   readonly records: number;
   readonly skippedRecords: number;
-  readonly paneWrites: number;
-  readonly redonePanes: number;
+  /** Delta items written, and those of an earlier attempt deleted. */
+  readonly deltaItems: number;
+  readonly replacedItems: number;
   readonly counters: BatchCounters;
   readonly watermark: number | null;
   readonly emit?: EmitReport;
@@ -58,14 +62,16 @@ export interface BatchReport {
 export const SHARD_PROCESSOR_STORE_CALLS = [
   'getShardStates',
   'putShardState',
-  'getPanes',
-  'putPanes',
+  'putDeltas',
+  'deleteDeltas',
+  'queryDeltas',
   'putSideRecords',
   'putOpenWindows',
-  'queryPanes',
+  'fixRoundCut',
   'listOpenWindows',
   'deleteOpenWindows',
-  'putEmitted',
+  'putCompacted',
+  'raiseCompactedThrough',
   'getEmittedThrough',
   'raiseEmittedThrough',
   'claimRecordOrigins',
@@ -79,6 +85,8 @@ type Store = Pick<StateStore, (typeof SHARD_PROCESSOR_STORE_CALLS)[number]>;
  */
 const EMIT_ENTRIES_PER_BATCH = 25;
 const EMIT_MS_PER_BATCH = 10_000;
+/** Open-window entries this instance remembers having written (it forgets them all past this). */
+const REMEMBERED_ENTRIES = 100_000;
 
 export class ShardProcessor {
   private readonly aggregator: BatchAggregator;
@@ -87,6 +95,8 @@ export class ShardProcessor {
   private readonly windows: readonly WindowAssigner[];
   private readonly emitter: WindowEmitter;
   private readonly watermarks: WatermarkSettings;
+  /** `<view>|<windowStart>` of open-window entries already written: one write per window, not per batch. */
+  private readonly entriesWritten = new Set<string>();
 
   constructor(
     private readonly config: PipelineConfig,
@@ -117,57 +127,57 @@ export class ShardProcessor {
         shardId,
         records: 0,
         skippedRecords: batch.length,
-        paneWrites: 0,
-        redonePanes: 0,
+        deltaItems: 0,
+        replacedItems: 0,
         counters: emptyCounters(),
         watermark: null,
       };
     }
     const now = this.now();
+    const firstSeq = records[0]!.seq;
     const lastSeq = records[records.length - 1]!.seq;
-    const shard = await this.startBatch(shardId, stored, states, lastSeq, now);
+    const started = await this.prepareBatch(shardId, stored, states, lastSeq, now);
     const { unique, duplicates } = await this.dropRepeatedRecords(records);
 
-    // Plan (pure): lateness, dead letters, the panes each event goes to.
+    // Plan (pure): lateness, dead letters, each group's delta in each pane, packed into delta items.
     const plan = this.aggregator.plan(unique, {
-      maxEventTime: shard.maxEventTime,
-      watermarkFloor: shard.watermarkFloor,
+      maxEventTime: started.maxEventTime,
+      watermarkFloor: started.watermarkFloor,
     });
     plan.counters.duplicates = duplicates;
-    const touched = [...plan.touched];
-    const current = await this.store.getPanes(
-      shardId,
-      touched.map(([, t]) => t),
-    );
-    // Panes a failed attempt of this batch already wrote (partly or wholly): their records up to the stored
-    // seq are in them already; only the records after it are added (partial redo).
-    const appliedThrough = new Map<string, string>();
-    for (const [key, t] of touched) {
-      const existing = current.get(key);
-      if (existing && existing.seq >= t.firstSeq) appliedThrough.set(key, existing.seq);
-    }
-    const deltas = this.aggregator.accumulate(plan, appliedThrough);
+    const items = this.pack(this.aggregator.accumulate(plan));
+    const intent: DeltaIntent = { firstSeq, keys: deltaKeys(items) };
 
-    // Apply: side records, open-window entries, each pane once (conditional on its seq), the shard item last.
+    // An earlier attempt that did not finish: delete its deltas this attempt does not overwrite.
+    const prior = stored?.intent ?? null;
+    const stale: DeltaIntent | null =
+      prior === null ? null : { firstSeq: prior.firstSeq, keys: staleKeys(prior, intent) };
+    if (stale && stale.firstSeq !== firstSeq) await this.store.deleteDeltas(shardId, stale.firstSeq, stale.keys);
+    const shard = await this.startBatch(shardId, stored, {
+      ...started,
+      intent: stale?.firstSeq === firstSeq ? { firstSeq, keys: [...intent.keys, ...stale.keys] } : intent,
+    });
+    if (shard === null) return this.process(shardId, batch);
+
+    // Apply: side records, open-window entries, the delta items, the shard item last.
     await this.store.putSideRecords('late', shardId, plan.late);
     await this.store.putSideRecords('dead', shardId, plan.deadLetters);
-    // Panes this batch creates, and those a failed attempt of it created (even if wholly written then): a
-    // retry rewrites the same open-window entries (same keys), so they must list everything the first did.
-    // Before the panes: a pane must never exist without an entry telling the emitter to publish its windows.
-    const opened = touched.filter(([key]) => appliedThrough.has(key) || !current.has(key));
-    await this.recordOpenWindows(
-      shardId,
-      lastSeq,
-      opened.map(([, t]) => t),
+    // Before the deltas: a delta must never exist without an entry telling the emitter to publish its window.
+    await this.recordOpenWindows(items);
+    await Promise.all(
+      this.viewIds.map((viewId, i) => {
+        const ofView = items.filter((item) => item.viewId === viewId);
+        return ofView.length === 0
+          ? undefined
+          : this.store.putDeltas(shardId, firstSeq, ofView, this.expiresAtS(i, now));
+      }),
     );
-    const writes = [...deltas].map(([key, delta]) => {
-      const existing = current.get(key);
-      return { pane: this.mergeInto(shardId, delta, existing), expectedSeq: existing?.seq ?? null };
-    });
-    await this.store.putPanes(writes);
+    if (stale?.firstSeq === firstSeq && stale.keys.length > 0)
+      await this.store.deleteDeltas(shardId, firstSeq, stale.keys);
     const next: ShardState = {
       ...shard,
       seq: lastSeq,
+      intent: null,
       maxEventTime: plan.maxEventTime,
       lastActivityMs: now,
       batches: shard.batches + 1,
@@ -191,8 +201,8 @@ export class ShardProcessor {
       shardId,
       records: records.length,
       skippedRecords: batch.length - records.length,
-      paneWrites: writes.length,
-      redonePanes: appliedThrough.size,
+      deltaItems: items.length,
+      replacedItems: stale?.keys.reduce((n, k) => n + k.parts - (k.fromPart ?? 0), 0) ?? 0,
       counters: plan.counters,
       watermark: finiteOrNull(shardWatermark(next, this.config.outOfOrdernessMs)),
     };
@@ -250,32 +260,54 @@ export class ShardProcessor {
     return this.emitter.emit(pipelineWatermark(states, this.now(), this.watermarks), budget);
   }
 
-  /** Entries for the windows of the panes this batch creates, so the emitter publishes them once final. */
-  private async recordOpenWindows(shardId: string, seq: string, created: readonly TouchedPane[]): Promise<void> {
-    for (const [viewIndex, viewId] of this.viewIds.entries()) {
-      if (!this.config.views[viewIndex]!.emit) continue;
-      const windows = new Map<number, { windowStart: number; readyAt: number; groups: Map<string, GroupValues> }>();
-      for (const d of created) {
-        if (d.viewIndex !== viewIndex) continue;
-        for (const w of this.windows[viewIndex]!.windowsOfPane(d.paneStart)) {
-          const entry = windows.get(w.windowStart) ?? { ...w, groups: new Map<string, GroupValues>() };
-          entry.groups.set(d.groupKey, d.group);
-          windows.set(w.windowStart, entry);
+  /**
+   * Entries for the windows of the panes this batch writes deltas for, so the emitter publishes them once
+   * final. Every batch that touches a window writes the same entry; this instance writes each entry once.
+   */
+  private async recordOpenWindows(items: readonly DeltaItem[]): Promise<void> {
+    if (this.entriesWritten.size > REMEMBERED_ENTRIES) this.entriesWritten.clear();
+    await Promise.all(
+      this.viewIds.map(async (viewId, viewIndex) => {
+        const windows = new Map<string, { windowStart: number; readyAt: number }>();
+        for (const item of items) {
+          if (item.viewId !== viewId) continue;
+          for (const w of this.windows[viewIndex]!.windowsOfPane(item.paneStart)) {
+            const id = `${viewId}|${w.windowStart}`;
+            if (!this.entriesWritten.has(id)) windows.set(id, w);
+          }
         }
-      }
-      if (windows.size === 0) continue;
-      const entries = [...windows.values()].map((w) => ({
-        windowStart: w.windowStart,
-        readyAt: w.readyAt,
-        groups: [...w.groups].map(([groupKey, group]) => ({ groupKey, group })),
-      }));
-      await this.store.putOpenWindows(viewId, `${shardId}|${seq}`, entries);
+        if (windows.size === 0) return;
+        await this.store.putOpenWindows(viewId, 'w', [...windows.values()]);
+        for (const id of windows.keys()) this.entriesWritten.add(id);
+      }),
+    );
+  }
+
+  /** Each view's deltas, per pane, packed into delta items. */
+  private pack(deltas: ReadonlyMap<string, PaneDelta>): DeltaItem[] {
+    const byPane = new Map<string, { viewIndex: number; paneStart: number; partials: GroupPartial[] }>();
+    for (const delta of deltas.values()) {
+      const id = `${delta.viewIndex}|${delta.paneStart}`;
+      const pane = byPane.get(id) ?? { viewIndex: delta.viewIndex, paneStart: delta.paneStart, partials: [] };
+      pane.partials.push({ groupKey: delta.groupKey, partial: delta });
+      byPane.set(id, pane);
     }
+    return [...byPane.values()].flatMap((p) =>
+      packDeltas(this.measures[p.viewIndex]!, this.viewIds[p.viewIndex]!, p.paneStart, p.partials),
+    );
+  }
+
+  /** When a view's deltas may go: its retention after the longest a window can wait to be final. */
+  private expiresAtS(viewIndex: number, now: number): number {
+    const view = this.config.views[viewIndex]!;
+    const span = view.window.type === 'session' ? view.window.gapMs : view.window.sizeMs;
+    const waitMs = span + this.config.outOfOrdernessMs + this.config.allowedLatenessMs + view.retentionMs;
+    return Math.ceil((now + waitMs) / 1000);
   }
 
   /**
-   * Before any effect, stores the shard's lease (`lastActivityMs`: other shards count it active while a batch
-   * may run) and the last record this attempt covers, and decides the watermark floor the batch is judged by:
+   * The shard's state for this attempt: its lease (`lastActivityMs`: other shards count it active while a
+   * batch may run), the last record this attempt covers, and the watermark floor the batch is judged by:
    * - never below the watermark windows were published at (emitted-through): a shard that was not holding
    *   the watermark back when they were published (new, a child after a reshard, registered late, or idle)
    *   cannot change a published window. For a shard that was active all along this changes nothing;
@@ -286,7 +318,7 @@ export class ShardProcessor {
    * the start (registered before anything was published) keeps its on-time events: when one shard replays a
    * backlog before another's first batch, nothing is published meanwhile.
    */
-  private async startBatch(
+  private async prepareBatch(
     shardId: string,
     stored: ShardState | undefined,
     states: readonly ShardState[],
@@ -316,36 +348,42 @@ export class ShardProcessor {
       attemptedThrough:
         stored?.attemptedThrough && stored.attemptedThrough > lastSeq ? stored.attemptedThrough : lastSeq,
     };
-    try {
-      await this.store.putShardState(started, stored?.seq ?? null, stored !== undefined);
-    } catch (err) {
-      // Another shard registered this one a moment ago (both start at once): start from its placeholder.
-      const placeholder = (await this.store.getShardStates()).find((s) => s.shardId === shardId);
-      if (stored || !(err instanceof ConcurrentWriteError) || !placeholder || placeholder.seq !== null) throw err;
-      return this.startBatch(shardId, placeholder, states, lastSeq, now);
-    }
     return started;
   }
 
-  private mergeInto(shardId: string, delta: PaneDelta, existing: StoredPane | undefined): StoredPane {
-    const measures = this.measures[delta.viewIndex]!;
-    // The delta is a partial: the stored one merges into it.
-    if (existing) {
-      measures.merge(delta, measures.decode(existing.count, existing.minTime, existing.maxTime, existing.partials));
+  /**
+   * Stores the attempt's state (see prepareBatch) with its intent, before any effect. Null when another
+   * shard registered this one a moment ago (both started at once): the batch starts again from its
+   * placeholder.
+   */
+  private async startBatch(
+    shardId: string,
+    stored: ShardState | undefined,
+    started: ShardState,
+  ): Promise<ShardState | null> {
+    try {
+      await this.store.putShardState(started, stored?.seq ?? null, stored !== undefined);
+    } catch (err) {
+      if (stored || !(err instanceof ConcurrentWriteError)) throw err;
+      const placeholder = (await this.store.getShardStates()).find((s) => s.shardId === shardId);
+      if (!placeholder || placeholder.seq !== null) throw err;
+      return null;
     }
-    return {
-      viewId: delta.viewId,
-      groupKey: delta.groupKey,
-      paneStart: delta.paneStart,
-      shardId,
-      group: delta.group,
-      seq: delta.lastSeq,
-      count: delta.count,
-      minTime: delta.minTime,
-      maxTime: delta.maxTime,
-      partials: measures.encode(delta),
-    };
+    return started;
   }
+}
+
+/** The keys of `prior` that `next` does not write (a pane and bucket it skips, or parts past its own). */
+function staleKeys(prior: DeltaIntent, next: DeltaIntent): DeltaKey[] {
+  if (prior.firstSeq !== next.firstSeq) return [...prior.keys];
+  const written = new Map(next.keys.map((k) => [`${k.viewId}|${k.paneStart}|${k.bucket}`, k.parts]));
+  const stale: DeltaKey[] = [];
+  for (const k of prior.keys) {
+    const parts = written.get(`${k.viewId}|${k.paneStart}|${k.bucket}`) ?? 0;
+    // Parts below `parts` are overwritten by this attempt.
+    if (k.parts > parts) stale.push({ ...k, fromPart: Math.max(parts, k.fromPart ?? 0) });
+  }
+  return stale;
 }
 
 function finiteOrNull(n: number): number | null {

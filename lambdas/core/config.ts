@@ -34,11 +34,17 @@ export interface ViewConfig {
   readonly window: WindowConfig;
   readonly measures: readonly MeasureConfig[];
   /**
-   * Publish each window once when it becomes final (GET /emitted, the EventBridge results bus). Publishing
-   * costs about one small write per (window, group): turn it off for views that are only read.
+   * Publish each window once when it becomes final (GET /emitted, the EventBridge results bus). Every final
+   * window is compacted either way; this only says whether its results go out.
    * @default true
    */
   readonly emit?: boolean;
+  /**
+   * How long a final window's results are kept (DynamoDB TTL deletes them after that), counted from when it
+   * was compacted; its deltas go once its windows are final plus this.
+   * @default '7d'
+   */
+  readonly retention?: Duration;
 }
 
 export interface EddyConfig {
@@ -66,6 +72,7 @@ export type MeasureSpec = MeasureConfig & { readonly name: string };
 export interface ViewSpec {
   readonly name: string;
   readonly emit: boolean;
+  readonly retentionMs: number;
   readonly where: ReadonlyArray<readonly [string, FieldValue]>;
   readonly groupBy: readonly string[];
   readonly window: WindowSpec;
@@ -178,9 +185,12 @@ function checkKeys(
   }
 }
 
+/** A final window is kept a week unless its view says otherwise. */
+export const DEFAULT_RETENTION_MS = 7 * 86_400_000;
+
 const CONFIG_KEYS = ['eventTimeField', 'watermark', 'views'] as const;
 const WATERMARK_KEYS = ['outOfOrderness', 'allowedLateness', 'idleTimeout'] as const;
-const VIEW_KEYS = ['name', 'where', 'groupBy', 'window', 'measures', 'emit'] as const;
+const VIEW_KEYS = ['name', 'where', 'groupBy', 'window', 'measures', 'emit', 'retention'] as const;
 const WINDOW_KEYS: Readonly<Record<string, readonly string[]>> = {
   tumbling: ['type', 'size'],
   sliding: ['type', 'size', 'slide'],
@@ -343,7 +353,17 @@ function normalizeView(v: unknown, index: number): ViewSpec {
   if (view.emit !== undefined && typeof view.emit !== 'boolean') {
     fail(`${where}.emit`, `${JSON.stringify(view.emit)} must be true or false`);
   }
-  return { name, emit: view.emit !== false, where: whereEntries, groupBy: groupBy as string[], window, measures };
+  const retentionMs =
+    view.retention === undefined ? DEFAULT_RETENTION_MS : parseDuration(view.retention, `${where}.retention`);
+  return {
+    name,
+    emit: view.emit !== false,
+    retentionMs,
+    where: whereEntries,
+    groupBy: groupBy as string[],
+    window,
+    measures,
+  };
 }
 
 /** Validates and normalizes a config; throws `ConfigError` naming the view, field and bad value. */

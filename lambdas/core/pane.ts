@@ -48,6 +48,20 @@ export class ViewMeasures {
     return out;
   }
 
+  /** Partials in the measures' order: the compact form of the pane log, whose view id fixes the measures. */
+  encodeList(partial: PanePartial): unknown[] {
+    return partial.accumulators.map((acc) => acc.encode());
+  }
+
+  decodeList(count: number, minTime: number, maxTime: number, encoded: readonly unknown[]): PanePartial {
+    return {
+      count,
+      minTime,
+      maxTime,
+      accumulators: this.measures.map((m, i) => (encoded[i] === undefined ? m.create() : m.decode(encoded[i]))),
+    };
+  }
+
   decode(count: number, minTime: number, maxTime: number, encoded: Record<string, unknown>): PanePartial {
     return {
       count,

@@ -1,27 +1,17 @@
 /**
  * The storage ports, one per kind of item: what the handlers need from storage, independent of DynamoDB.
  *
- * Every pane item is (view, group, pane, shard): each shard's processor owns its own items, so every item has
- * exactly one writer and carries the sequence number of the last record applied to it.
+ * Window state is a pane log (lambdas/core/pane-log.ts, docs/storage.md): each batch appends packed deltas
+ * keyed by its shard and first record, the shard's item says what is applied, and the emitter compacts final
+ * windows.
  */
 import { type BatchCounters, emptyCounters, type SideRecord } from './batch-aggregator.ts';
-import type { GroupValues } from './group.ts';
-import type { PaneRef } from './pane.ts';
+import type { DeltaItem, DeltaKey, ResultChunk } from './pane-log.ts';
 import type { ShardWatermark } from './watermark.ts';
 
-export type { PaneRef };
-
-export interface StoredPane extends PaneRef {
-  readonly shardId: string;
-  readonly group: GroupValues;
-  readonly seq: string;
-  readonly count: number;
-  readonly minTime: number;
-  readonly maxTime: number;
-  readonly partials: Record<string, unknown>;
-}
-
 export interface ShardState extends ShardWatermark {
+  /** The delta items the latest unfinished attempt may have written (null once a batch completes). */
+  readonly intent: DeltaIntent | null;
   /** Sequence number of the last record whose effects are all stored, or null for a new shard. */
   readonly seq: string | null;
   /**
@@ -39,6 +29,7 @@ export function newShardState(shardId: string): ShardState {
     shardId,
     seq: null,
     attemptedThrough: null,
+    intent: null,
     maxEventTime: null,
     watermarkFloor: null,
     lastActivityMs: 0,
@@ -59,8 +50,9 @@ export interface SidePage {
 }
 
 /**
- * A window that received data in a batch and awaits emission, with the groups concerned. For sessions,
- * `windowStart` is the gap-sized bucket a session may start in.
+ * A window that received data and awaits emission: the emitter reads every group of it from the pane log once
+ * it is ready. For sessions, `windowStart` is the gap-sized bucket the sessions start in, and an entry is
+ * emitted in rounds (see WindowEmitter): a later round lists the groups whose session was still open.
  */
 export interface OpenWindows {
   /** Storage sort key, to delete the entry once its windows are emitted. */
@@ -68,7 +60,9 @@ export interface OpenWindows {
   readonly windowStart: number;
   /** The entry is examined once the watermark passes this plus the allowed lateness. */
   readonly readyAt: number;
-  readonly groups: ReadonlyArray<{ readonly groupKey: string; readonly group: GroupValues }>;
+  /** Sessions: the round (0 first), and the previous round's cut (what it published). */
+  readonly round?: number;
+  readonly prevCut?: number;
 }
 
 /** A final window result, as published. */
@@ -172,29 +166,21 @@ export interface ShardProgressStore {
   raiseEmittedThrough(watermark: number): Promise<void>;
 }
 
-/** Pane partials: one item per (view, group, pane, shard), each with one writer. */
-export interface PaneStore {
-  getPanes(shardId: string, refs: readonly PaneRef[]): Promise<Map<string, StoredPane>>;
-  /**
-   * Writes panes, each only if its stored sequence number is still `expectedSeq` (null: must not exist yet);
-   * throws ConcurrentWriteError when one was changed by someone else.
-   */
-  putPanes(writes: ReadonlyArray<{ readonly pane: StoredPane; readonly expectedSeq: string | null }>): Promise<void>;
-  /** Panes of one group with paneStart in [fromPane, toPane), ascending, all shards. */
-  queryPanes(viewId: string, groupKey: string, fromPane: number, toPane: number): AsyncIterable<StoredPane>;
-}
-
 /** What awaits emission (open windows) and what was published (the emitted outbox). */
 export interface OutboxStore {
-  /** Records windows a batch created panes for (written before the panes, so no pane lacks an entry). */
+  /**
+   * Records windows a batch wrote deltas for (before the deltas, so no delta lacks an entry). The key is the
+   * window's and the tag's: every batch that touches a window writes the same entry.
+   */
   putOpenWindows(viewId: string, tag: string, entries: ReadonlyArray<Omit<OpenWindows, 'key'>>): Promise<void>;
+  /**
+   * Fixes the cut of a session bucket's round unless one is fixed already; returns the round's cut. Kept
+   * apart from the entries, so that two entries of one round (two emitters rescheduled it) agree.
+   */
+  fixRoundCut(viewId: string, windowStart: number, round: number, cut: number, expiresAtS: number): Promise<number>;
   /** Open-window entries of a view with readyAt <= readyBy, soonest first. */
   listOpenWindows(viewId: string, readyBy: number, limit: number): Promise<OpenWindows[]>;
   deleteOpenWindows(viewId: string, key: string): Promise<void>;
-  /** Publishes a final result once: false if this window was already published. */
-  putEmitted(viewId: string, result: EmittedResult): Promise<boolean>;
-  /** Published results of a view with windowEnd < untilEnd, in windowEnd order, after `cursor`. */
-  listEmitted(viewId: string, untilEnd: number, limit: number, cursor: string | null): Promise<EmittedPage>;
 }
 
 /** The side outputs: late events and dead letters. */
@@ -240,10 +226,93 @@ export interface FailedBatchStore {
   markFailedBatchRedriven(key: string, redrive: FailedBatchRedrive): Promise<void>;
 }
 
+/**
+ * The delta items an attempt at a batch writes, recorded on the shard item before it writes them: a later
+ * attempt (a retry, a bisected half, or the next batch after the event source gave up on this one) removes
+ * those it does not write itself, so no attempt's deltas are ever counted next to another's.
+ */
+export interface DeltaIntent {
+  /** The first record of the attempt: its delta items are keyed by it. */
+  readonly firstSeq: string;
+  readonly keys: readonly DeltaKey[];
+}
+
+/** The pane log: per (view, pane, bucket), one delta item per batch holding the partials of many groups. */
+export interface PaneLogStore {
+  /**
+   * Writes an attempt's delta items (keyed by shard and first record): an earlier attempt with the same first
+   * record is overwritten item by item. `expiresAtS`: when DynamoDB may delete them (epoch seconds).
+   */
+  putDeltas(shardId: string, firstSeq: string, items: readonly DeltaItem[], expiresAtS: number): Promise<void>;
+  /** Deletes delta items an earlier attempt wrote (see DeltaIntent). */
+  deleteDeltas(shardId: string, firstSeq: string, keys: readonly DeltaKey[]): Promise<void>;
+  /** Delta items of one (view, bucket) with paneStart in [fromPane, toPane), ascending by pane, all shards. */
+  queryDeltas(viewId: string, bucket: number, fromPane: number, toPane: number): AsyncIterable<DeltaItem>;
+}
+
+/**
+ * A compacted window: the final results of every group of an emitter's entry, in chunks by group hash. For a
+ * tumbling or sliding view that is one window; for sessions, the sessions that start in one gap-sized bucket
+ * and were final at round `round` (a bucket's sessions that are still open are compacted in a later round).
+ */
+export interface CompactedWindow {
+  readonly viewId: string;
+  /** The view's name and group fields, for what is published. */
+  readonly view: string;
+  readonly groupBy: readonly string[];
+  /** The entry's window start (the window's, or the session bucket's). */
+  readonly windowStart: number;
+  readonly round: number;
+  /** The latest window end of its results: listing by it never skips a window published later. */
+  readonly windowEnd: number;
+  readonly chunks: number;
+  readonly results: number;
+  /** Whether its results go on the results bus (the view's `emit`). */
+  readonly publish: boolean;
+  readonly emittedAt: number;
+}
+
+export interface StoredChunk extends ResultChunk {
+  readonly window: CompactedWindow;
+}
+
+export interface CompactedPage {
+  readonly windows: CompactedWindow[];
+  /** Sort key of the last window listed, to continue after. */
+  readonly nextCursor: string | null;
+}
+
+/** Compacted windows: what the emitter publishes, and what final windows are read from. */
+export interface CompactedStore {
+  /**
+   * Writes the chunks, then the window item that says they are all there. False, and nothing written, if
+   * the window was compacted already (a retried emission). `expiresAtS`: end of retention (epoch seconds).
+   */
+  putCompacted(window: CompactedWindow, chunks: readonly ResultChunk[], expiresAtS: number): Promise<boolean>;
+  /** The compacted window of an entry, if it was compacted. */
+  getCompacted(viewId: string, windowEnd: number, windowStart: number, round: number): Promise<CompactedWindow | null>;
+  /** Compacted windows with windowEnd in [fromEnd, untilEnd), in windowEnd order, after `cursor`. */
+  listCompacted(
+    viewId: string,
+    fromEnd: number,
+    untilEnd: number,
+    limit: number,
+    cursor: string | null,
+  ): Promise<CompactedPage>;
+  /** Every chunk of a compacted window. */
+  getChunks(window: CompactedWindow): Promise<ResultChunk[]>;
+  /** The chunk of a compacted window that holds the group hash `hash` (null if that chunk is missing). */
+  getChunk(window: CompactedWindow, hash: number): Promise<ResultChunk | null>;
+  /** Every window of the view whose readyAt is at or below this is compacted (null before the first). */
+  getCompactedThrough(viewId: string): Promise<number | null>;
+  raiseCompactedThrough(viewId: string, readyAt: number): Promise<void>;
+}
+
 /** Every port, as one table serves them (callers take the ports, or the methods, they use). */
 export interface StateStore
   extends ShardProgressStore,
-    PaneStore,
+    PaneLogStore,
+    CompactedStore,
     OutboxStore,
     SideRecordStore,
     RecordOriginStore,

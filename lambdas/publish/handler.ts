@@ -1,7 +1,7 @@
 /**
- * DynamoDB stream of the emitted outbox → EventBridge. Each final window result written once to the outbox
- * (see lambdas/aggregate/window-emitter.ts) becomes one `Eddy Window Result` event on the results bus, so
- * other systems can subscribe with EventBridge rules.
+ * DynamoDB stream of compacted windows → EventBridge. Each result chunk is written once (see
+ * lambdas/aggregate/window-emitter.ts); each group's final result in it becomes one `Eddy Window Result`
+ * event on the results bus, so other systems can subscribe with EventBridge rules.
  *
  * Delivery to EventBridge is at least once (a retried batch may put an event twice); each event carries the
  * window's identity (`id` = view/group/windowStart) so consumers can drop repeats.
@@ -13,36 +13,45 @@ import { logger } from '../adapters/environment.ts';
 import { tracedHandler } from '../adapters/observability.ts';
 import { RESOURCE_ENV } from '../adapters/permissions.ts';
 import { ResultsBus } from '../adapters/results-bus.ts';
+import { unpackResults } from '../core/pane-log.ts';
 
 const busName = requireEnv(RESOURCE_ENV.resultsBus);
 const bus = new ResultsBus(createEventBridgeClient());
 
-export function toEntry(record: DynamoDBRecord, eventBusName: string): PutEventsRequestEntry | undefined {
+/**
+ * The events of one stream record: a result chunk written for the first time (lambdas/adapters/dynamo/
+ * compacted-items.ts) holds the results of many groups of one window, one event each. Anything else, and any
+ * chunk of a view that does not publish, gives none.
+ */
+export function toEntries(record: DynamoDBRecord, eventBusName: string): PutEventsRequestEntry[] {
   const image = record.dynamodb?.NewImage;
-  if (record.eventName !== 'INSERT' || !image?.pk?.S?.startsWith('emitted|')) return undefined;
+  if (record.eventName !== 'INSERT' || !image?.pk?.S?.startsWith('win|') || image.pub?.BOOL !== true) return [];
   const view = image.view?.S ?? '';
-  const windowStart = Number(image.ws?.N);
-  const windowEnd = Number(image.we?.N);
-  const group = JSON.parse(image.g?.S ?? '{}') as Record<string, string | null>;
-  return {
-    EventBusName: eventBusName,
-    Source: 'eddy',
-    DetailType: 'Eddy Window Result',
-    Time: new Date(Number(image.at?.N)),
-    Detail: JSON.stringify({
-      id: `${view}/${image.gk?.S ?? ''}/${windowStart}`,
-      view,
-      group,
-      windowStart: new Date(windowStart).toISOString(),
-      windowEnd: new Date(windowEnd).toISOString(),
-      final: true,
-      measures: JSON.parse(image.m?.S ?? '{}') as unknown,
-    }),
-  };
+  const groupBy = JSON.parse(image.gb?.S ?? '[]') as string[];
+  // Binary attributes arrive base64-encoded in stream events.
+  const data = Buffer.from(String(image.d?.B ?? ''), 'base64');
+  return unpackResults(data).map((r) => {
+    const values = JSON.parse(r.groupKey) as (string | null)[];
+    return {
+      EventBusName: eventBusName,
+      Source: 'eddy',
+      DetailType: 'Eddy Window Result',
+      Time: new Date(Number(image.at?.N)),
+      Detail: JSON.stringify({
+        id: `${view}/${r.groupKey}/${r.windowStart}`,
+        view,
+        group: Object.fromEntries(groupBy.map((field, i) => [field, values[i] ?? null])),
+        windowStart: new Date(r.windowStart).toISOString(),
+        windowEnd: new Date(r.windowEnd).toISOString(),
+        final: true,
+        measures: r.measures,
+      }),
+    };
+  });
 }
 
 const publishResults = async (event: DynamoDBStreamEvent): Promise<void> => {
-  const entries = event.Records.map((r) => toEntry(r, busName)).filter((e) => e !== undefined);
+  const entries = event.Records.flatMap((r) => toEntries(r, busName));
   // A refusal throws: the stream batch is retried (bisected) until EventBridge takes it.
   await bus.put(entries);
   logger.info('published final windows', { count: entries.length });

@@ -8,14 +8,15 @@ export const QUERY_STORE_CALLS = [
   'getShardStates',
   'getEmittedThrough',
   'getIngestCounts',
-  'queryPanes',
-  // GET /views/{view}/groups (lambdas/adapters/window-groups.ts).
-  'getPanes',
-  'listOpenWindowGroups',
-  'listEmittedWindow',
+  // Results (lambdas/adapters/window-reader.ts) and GET /views/{view}/groups (window-groups.ts).
+  'queryDeltas',
+  'getCompactedThrough',
+  'listCompacted',
+  'getCompacted',
+  'getChunk',
+  'getChunks',
   'listSideRecords',
   'listOpenWindows',
-  'listEmitted',
   'listFailedBatches',
 ] as const;
 

@@ -1,11 +1,13 @@
 /** The DynamoDB adapter against dynalite: conditional writes, key ranges, side records, idempotency keys. */
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../../lambdas/adapters/dynamo-state-store.ts';
+import { TABLE_SCHEMA } from '../../lambdas/adapters/table-schema.ts';
 import { ConcurrentWriteError } from '../../lambdas/core/store.ts';
 import { localDynamoClient } from '../../local/aws-clients.ts';
 import { type Emulators, startEmulators } from '../../local/emulators.ts';
 import { ensureTable } from '../../local/resources.ts';
-import { failedBatch as failed, storedPane as pane } from '../support/store-fixtures.ts';
+import { failedBatch as failed } from '../support/store-fixtures.ts';
 
 let emulators: Emulators;
 let store: DynamoStateStore;
@@ -22,33 +24,35 @@ afterAll(async () => {
 });
 
 describe('DynamoStateStore', () => {
-  it('creates a pane only if absent and updates it only from the sequence number it read', async () => {
-    await store.putPanes([{ pane: pane(), expectedSeq: null }]);
-    await expect(store.putPanes([{ pane: pane({ seq: '0002' }), expectedSeq: null }])).rejects.toBeInstanceOf(
-      ConcurrentWriteError,
+  it('marks delta items and compacted windows with the table’s TTL attribute, so retention deletes them', async () => {
+    const data = new Uint8Array([1, 2, 3]);
+    await store.putDeltas(
+      'shard-1',
+      '0001',
+      [{ viewId: 'v@1', paneStart: 10_000, bucket: 0, part: 0, data }],
+      1_900_000_000,
     );
-    await expect(store.putPanes([{ pane: pane({ seq: '0002' }), expectedSeq: '0000' }])).rejects.toBeInstanceOf(
-      ConcurrentWriteError,
+    const w = {
+      viewId: 'v@1',
+      view: 'v',
+      groupBy: [],
+      windowStart: 0,
+      round: 0,
+      windowEnd: 10_000,
+      chunks: 1,
+      results: 0,
+      publish: true,
+      emittedAt: 1,
+    };
+    await store.putCompacted(w, [{ lo: 0, hi: 2 ** 32, results: 0, data }], 1_900_000_001);
+    const dynamo = client();
+    const { Items } = await dynamo.send(new ScanCommand({ TableName: 'eddy-test' }));
+    const expiry = Object.fromEntries(
+      (Items ?? [])
+        .filter((i) => /^(log|win|wins)\|/.test(i.pk!.S!))
+        .map((i) => [i.pk!.S!.split('|')[0], i[TABLE_SCHEMA.ttlAttribute]?.N]),
     );
-    await store.putPanes([{ pane: pane({ seq: '0002', count: 2 }), expectedSeq: '0001' }]);
-    const got = await store.getPanes('shard-1', [{ viewId: 'v@1', groupKey: '["a"]', paneStart: 10_000 }]);
-    expect([...got.values()]).toEqual([pane({ seq: '0002', count: 2 })]);
-  });
-
-  it('queries a group’s panes of every shard in [from, to), ascending', async () => {
-    await store.putPanes([
-      { pane: pane({ groupKey: '["q"]', paneStart: 20_000, shardId: 'shard-2' }), expectedSeq: null },
-      { pane: pane({ groupKey: '["q"]', paneStart: 20_000, shardId: 'shard-1' }), expectedSeq: null },
-      { pane: pane({ groupKey: '["q"]', paneStart: 30_000 }), expectedSeq: null },
-      { pane: pane({ groupKey: '["q"]', paneStart: 40_000 }), expectedSeq: null },
-    ]);
-    const got = [];
-    for await (const p of store.queryPanes('v@1', '["q"]', 20_000, 40_000)) got.push([p.paneStart, p.shardId]);
-    expect(got).toEqual([
-      [20_000, 'shard-1'],
-      [20_000, 'shard-2'],
-      [30_000, 'shard-1'],
-    ]);
+    expect(expiry).toEqual({ log: '1900000000', win: '1900000001', wins: '1900000001' });
   });
 
   it('writes the shard item first only if absent, then only from its stored sequence number', async () => {
@@ -61,6 +65,7 @@ describe('DynamoStateStore', () => {
       lastActivityMs: 2,
       batches: 1,
       counters: { processed: 3, late: 1, lateByView: { v: 1 }, deadLettered: 0, duplicates: 0 },
+      intent: null,
     };
     await store.putShardState(state, null, false);
     await expect(store.putShardState(state, null, false)).rejects.toBeInstanceOf(ConcurrentWriteError);

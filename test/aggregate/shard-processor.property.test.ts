@@ -5,12 +5,11 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { WindowReader } from '../../lambdas/adapters/window-reader.ts';
 import { paddedSequence, shardIdOf, toBatchRecord } from '../../lambdas/aggregate/kinesis-records.ts';
 import { ShardProcessor } from '../../lambdas/aggregate/shard-processor.ts';
 import { type EddyConfig, normalizeConfig, type ViewSpec } from '../../lambdas/core/config.ts';
 import { groupKeyOf, viewIdOf } from '../../lambdas/core/group.ts';
-import { ViewMeasures } from '../../lambdas/core/pane.ts';
-import { windowAssigner } from '../../lambdas/core/windows/index.ts';
 import { packedRecord } from '../support/kinesis.ts';
 import { MemoryStateStore } from '../support/memory-state-store.ts';
 
@@ -108,21 +107,13 @@ function expectedMeasures(view: ViewSpec, events: readonly TestEvent[]) {
   return Object.fromEntries(view.measures.map((m) => [m.name, all[m.name]]));
 }
 
+/** Every group's windows, through the read path the emitter and GET /groups use (every bucket's deltas). */
 async function readAll(store: MemoryStateStore, view: ViewSpec) {
-  const measures = new ViewMeasures(view);
-  const viewId = viewIdOf(view);
+  const reader = new WindowReader(view, store);
   const out = new Map<string, Map<number, Record<string, unknown>>>();
-  const w = view.window;
   const req = { from: 0, to: 10 ** 15, limit: 1000, watermark: null, allowedLatenessMs: 0 };
-  for (const gk of store.groups(viewId)) {
-    const panes = async function* (from: number, to: number) {
-      for await (const p of store.queryPanes(viewId, gk, from, to)) {
-        yield { paneStart: p.paneStart, partial: measures.decode(p.count, p.minTime, p.maxTime, p.partials) };
-      }
-    };
-    const assigner = windowAssigner(w);
-    const range = assigner.paneRange(req.from, req.to);
-    const page = await assigner.compose(measures, panes(range.from, range.to), req);
+  for (const [gk, panes] of await reader.allGroupPanes(0, 10 ** 15 - 1)) {
+    const page = await reader.compose(panes, req);
     out.set(gk, new Map(page.windows.map((r) => [r.windowStart, r.measures])));
   }
   return out;
@@ -151,7 +142,7 @@ const eventsArb = fc
     });
   });
 
-/** How each batch is delivered: cleanly, crashing after some pane writes then retried whole or bisected, or twice. */
+/** How each batch is delivered: cleanly, crashing after some delta writes then retried whole or bisected, or twice. */
 const deliveryArb = fc.constantFrom('clean', 'crash-retry', 'crash-bisect', 'duplicate');
 
 describe('ShardProcessor against the brute-force oracle', () => {
@@ -192,9 +183,9 @@ describe('ShardProcessor against the brute-force oracle', () => {
             const input = batch.records.map(toBatchRecord);
             expect(shardIdOf(batch.records[0]!)).toBe(batch.shardId);
             if (delivery === 'crash-retry' || delivery === 'crash-bisect') {
-              store.failPaneWriteAfter = crashAfter;
+              store.failDeltaWriteAfter = crashAfter;
               await processor.process(batch.shardId, input).catch(() => undefined);
-              store.failPaneWriteAfter = null;
+              store.failDeltaWriteAfter = null;
             }
             if (delivery === 'crash-bisect' && input.length > 1) {
               const half = Math.ceil(input.length / 2);
@@ -236,14 +227,15 @@ describe('ShardProcessor against the brute-force oracle', () => {
                   w.type === 'session' ? Math.max(...events.map((e) => e.dateTime)) + w.gapMs : start + w.sizeMs;
                 if (end + config.allowedLatenessMs > watermark) continue;
                 expected.push(`${gk}|${start}`);
-                const published = [...store.emitted.values()].find(
-                  (e) => e.viewId === viewId && e.groupKey === gk && e.windowStart === start,
-                );
+                const published = store
+                  .published()
+                  .find((e) => e.viewId === viewId && e.groupKey === gk && e.windowStart === start);
                 expect(published?.measures).toEqual(expectedMeasures(view, events));
                 expect(published?.windowEnd).toBe(end);
               }
             }
-            const got = [...store.emitted.values()]
+            const got = store
+              .published()
               .filter((e) => e.viewId === viewId)
               .map((e) => `${e.groupKey}|${e.windowStart}`);
             expect(got.sort()).toEqual(expected.sort());

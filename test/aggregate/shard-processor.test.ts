@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { toBatchRecord } from '../../lambdas/aggregate/kinesis-records.ts';
 import { ShardProcessor } from '../../lambdas/aggregate/shard-processor.ts';
 import { normalizeConfig } from '../../lambdas/core/config.ts';
+import { DELTA_BUCKETS } from '../../lambdas/core/pane-log.ts';
 import { packedRecord } from '../support/kinesis.ts';
 import { MemoryStateStore } from '../support/memory-state-store.ts';
 
@@ -53,12 +54,11 @@ describe('ShardProcessor', () => {
     const processor = new ShardProcessor(config, store, () => T + 100_000);
     await processor.process('shard-a', batch('shard-a', T + 1_000, T + 2_000));
     await processor.process('shard-a', batch('shard-a', T + 30_000));
-    const published = [...store.emitted.values()].find((e) => e.windowStart === T);
+    const published = store.published().find((e) => e.windowStart === T);
     expect(published?.measures).toEqual({ count: 2 });
     const report = await processor.process('shard-c', batch('shard-c', T + 5_000));
     expect(report.counters).toMatchObject({ processed: 1, late: 1 });
-    const panes = [...store.panes.values()].filter((p) => p.paneStart === T);
-    expect(panes.reduce((n, p) => n + p.count, 0)).toBe(2);
+    expect(store.paneEvents(T)).toBe(2);
   });
 
   it('judges a retry exactly as the failed attempt, even when it comes after the shard would count as idle', async () => {
@@ -67,18 +67,18 @@ describe('ShardProcessor', () => {
     const processor = new ShardProcessor(config, store, () => now);
     await processor.process('shard-a', batch('shard-a', T + 1_000));
     await processor.process('shard-b', batch('shard-b', T + 2_000));
-    // shard-a's next batch writes one pane, then the attempt dies.
+    // shard-a's next batch stores its intent, then the attempt dies before its delta is written.
     const records = batch('shard-a', T + 3_000);
-    store.failPaneWriteAfter = 0;
+    store.failDeltaWriteAfter = 0;
     await expect(processor.process('shard-a', records)).rejects.toThrow(/simulated crash/);
-    store.failPaneWriteAfter = null;
+    store.failDeltaWriteAfter = null;
     // Meanwhile shard-b moves the watermark far ahead; the retry comes much later.
     now = T + 200_000;
     await processor.process('shard-b', batch('shard-b', T + 60_000));
     now = T + 300_000;
     const report = await processor.process('shard-a', records);
     expect(report.counters).toMatchObject({ processed: 1, late: 0 });
-    const total = [...store.panes.values()].reduce((n, p) => n + p.count, 0);
+    const total = store.paneEvents();
     const late = (await store.getShardStates()).reduce((n, s) => n + s.counters.late, 0);
     expect(total + late).toBe(4);
   });
@@ -88,10 +88,10 @@ describe('ShardProcessor', () => {
     const processor = new ShardProcessor(config, store, () => T);
     const records = batch('shard-a', T + 1_000, T + 2_000);
     await processor.process('shard-a', records);
-    const writes = store.paneWrites;
+    const writes = store.meter.totals().writeRequests;
     const again = await processor.process('shard-a', records);
     expect(again).toMatchObject({ records: 0, skippedRecords: 1 });
-    expect(store.paneWrites).toBe(writes);
+    expect(store.meter.totals().writeRequests).toBe(writes);
   });
 
   it('writes each touched pane once per batch, however many events it holds', async () => {
@@ -101,13 +101,47 @@ describe('ShardProcessor', () => {
       'shard-a',
       batch('shard-a', ...Array.from({ length: 500 }, (_, i) => T + i * 10)),
     );
-    expect(report.paneWrites).toBe(1);
-    expect(store.paneWrites).toBe(1);
+    expect(report.deltaItems).toBe(1);
+    expect(store.meter.totals().byKind.delta?.writes).toBe(1);
+  });
+
+  it('writes the same few delta items for 5,000 distinct groups as for one: a batch pays for bytes, not keys', async () => {
+    const perKey = normalizeConfig({
+      views: [{ name: 'k', groupBy: ['k'], window: { type: 'tumbling', size: '10s' }, measures: [{ fn: 'count' }] }],
+    });
+    const store = new MemoryStateStore();
+    const processor = new ShardProcessor(perKey, store, () => T);
+    const events = Array.from({ length: 5_000 }, (_, i) => ({ dateTime: T + 1_000, k: `key-${i}` }));
+    const report = await processor.process('shard-a', [toBatchRecord(packedRecord('shard-a', events, T + 10_000_000))]);
+    // One item per bucket of the one pane touched.
+    expect(report.deltaItems).toBe(DELTA_BUCKETS);
+    expect(store.paneEvents(T)).toBe(5_000);
+  });
+
+  it('deletes what a given-up attempt wrote when the next batch starts past it, so a redrive counts it once', async () => {
+    const store = new MemoryStateStore();
+    const processor = new ShardProcessor(config, store, () => T + 100_000);
+    const first = batch('shard-a', T + 1_000);
+    await processor.process('shard-a', first);
+    // The next batch writes its delta, then dies before its shard item: the event source gives up on it.
+    const givenUp = batch('shard-a', T + 2_000, T + 3_000);
+    givenUp[0] = { ...givenUp[0]!, seq: `${first[0]!.seq}1` };
+    store.failShardWriteAfter = 1;
+    await expect(processor.process('shard-a', givenUp)).rejects.toThrow(/simulated crash/);
+    expect(store.paneEvents(T)).toBe(3);
+
+    // The event source moves on to the next record.
+    const next = batch('shard-a', T + 4_000);
+    next[0] = { ...next[0]!, seq: `${first[0]!.seq}2` };
+    const report = await processor.process('shard-a', next);
+
+    expect(report.replacedItems).toBe(1);
+    expect(store.paneEvents(T)).toBe(2);
   });
 });
 
 describe('ShardProcessor with emit: false', () => {
-  it('records no open windows and publishes nothing for a view that does not emit', async () => {
+  it('compacts the windows of a view that does not emit, and publishes nothing', async () => {
     const quiet = normalizeConfig({
       views: [
         {
@@ -123,9 +157,9 @@ describe('ShardProcessor with emit: false', () => {
     const processor = new ShardProcessor(quiet, store, () => T);
     await processor.process('shard-a', batch('shard-a', T + 1_000));
     await processor.process('shard-a', batch('shard-a', T + 60_000));
-    expect(store.writeCounts.openWindows).toBe(0);
-    expect(store.emitted.size).toBe(0);
-    expect([...store.panes.values()].reduce((n, p) => n + p.count, 0)).toBe(2);
+    expect(store.pane.windows.size).toBe(1);
+    expect(store.published()).toEqual([]);
+    expect(store.paneEvents()).toBe(2);
   });
 });
 
@@ -139,8 +173,7 @@ describe('ShardProcessor with records of keyed requests', () => {
         key,
       ),
     );
-  const countOf = async (store: MemoryStateStore) =>
-    [...store.panes.values()].filter((p) => p.paneStart === T).reduce((n, p) => n + p.count, 0);
+  const countOf = async (store: MemoryStateStore) => store.paneEvents(T);
 
   it('drops a record that repeats one already applied (same Idempotency-Key and part), counting its events as duplicates', async () => {
     const store = new MemoryStateStore();
@@ -172,7 +205,7 @@ describe('ShardProcessor with records of keyed requests', () => {
     const store = new MemoryStateStore();
     const processor = new ShardProcessor(config, store, () => T + 100_000);
     const records = [keyed('k1', T + 1_000), keyed('k2', T + 2_000)];
-    store.failPaneWriteAfter = 0;
+    store.failDeltaWriteAfter = 0;
     await expect(processor.process('shard-a', records)).rejects.toThrow();
 
     const report = await processor.process('shard-a', records);

@@ -166,9 +166,7 @@ describe('AWS calls the handlers make', () => {
     expect(byFunction(FUNCTION_NAMES.ingest)).toEqual(
       new Set(['kinesis:PutRecords', 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']),
     );
-    expect(byFunction(FUNCTION_NAMES.query)).toEqual(
-      new Set(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem']),
-    );
+    expect(byFunction(FUNCTION_NAMES.query)).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:Query']));
     expect(byFunction(FUNCTION_NAMES.onFailure)).toEqual(
       new Set(['kinesis:GetShardIterator', 'kinesis:GetRecords', 'dynamodb:PutItem']),
     );

@@ -254,15 +254,22 @@ describe('GET /views/{view}/groups errors', () => {
       'sessions/groups',
       "view: 'sessions' has session windows, which start and end per group; /groups ranks the groups of one tumbling or sliding window (read a group's sessions with /views/sessions/results)",
     ],
-    [
-      'a view that does not emit',
-      'quiet/groups',
-      "view: 'quiet' does not publish its results (emit: false in the config), and the groups of a window are found through what the emitter records; read one group with /views/quiet/results",
-    ],
   ])('answers 400 naming %s', async (_, query, error) => {
     const res = await api.get(`/views/${query}`);
     expect(res.body).toEqual({ error });
     expect(res.status).toBe(400);
+  });
+
+  it('ranks the groups of a view that does not publish: the window is read from its deltas, not the emitter', async () => {
+    const t = clock.windows();
+    await api.post([bid('q1', 1, t + 1), bid('q1', 2, t + 2), bid('q2', 3, t + 3)]);
+    await api.drained();
+    const res = await api.get<Page>(`/views/quiet/groups?window=${t}`);
+    expect(res.status).toBe(200);
+    expect(res.body.groups).toEqual([
+      { group: { auction: 'q1' }, measures: { count: 2 } },
+      { group: { auction: 'q2' }, measures: { count: 1 } },
+    ]);
   });
 
   it('answers 400 for a cursor passed with another orderBy', async () => {

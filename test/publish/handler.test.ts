@@ -1,8 +1,9 @@
-/** The outbox stream → EventBridge publisher. EventBridge's partial failures are mocked (no emulator has them). */
+/** The compacted windows' stream → EventBridge publisher. EventBridge's partial failures are mocked (no emulator has them). */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { groupHash, packResults } from '../../lambdas/core/pane-log.ts';
 
 const eventBridge = mockClient(EventBridgeClient);
 let publish: typeof import('../../lambdas/publish/handler.ts');
@@ -13,19 +14,26 @@ beforeAll(async () => {
 });
 afterEach(() => eventBridge.reset());
 
-function inserted(pk: string, n = 0): DynamoDBRecord {
+/** A result chunk's first write, as the table's stream delivers it (binary attributes in base64). */
+function inserted(pk: string, n = 0, results = 1, pub = true): DynamoDBRecord {
+  const rows = Array.from({ length: results }, (_, i) => ({
+    groupKey: `["${5003 + i}"]`,
+    windowStart: 1_795_514_400_000 + n * 10_000,
+    windowEnd: 1_795_514_410_000 + n * 10_000,
+    count: 2,
+    measures: { count: 2 },
+  }));
+  const [chunk] = packResults(rows);
   return {
     eventName: 'INSERT',
     dynamodb: {
       NewImage: {
         pk: { S: pk },
-        sk: { S: `x${n}` },
+        sk: { S: '00000000' },
         view: { S: 'bids_per_auction' },
-        gk: { S: '["5003"]' },
-        g: { S: '{"auction":"5003"}' },
-        ws: { N: String(1_795_514_400_000 + n * 10_000) },
-        we: { N: String(1_795_514_410_000 + n * 10_000) },
-        m: { S: '{"count":2}' },
+        gb: { S: '["auction"]' },
+        pub: { BOOL: pub },
+        d: { B: Buffer.from(chunk!.data).toString('base64') },
         at: { N: '1795514430000' },
       },
     },
@@ -33,8 +41,14 @@ function inserted(pk: string, n = 0): DynamoDBRecord {
 }
 
 describe('publish handler', () => {
-  it('turns an inserted emitted result into one EventBridge event identified by view, group and window', () => {
-    const entry = publish.toEntry(inserted('emitted|bids_per_auction@abc'), 'eddy-results');
+  it('turns each result of an inserted chunk into one EventBridge event identified by view, group and window', () => {
+    const entries = publish.toEntries(inserted('win|bids_per_auction@abc|001795514400000|000', 0, 3), 'eddy-results');
+    expect(entries.map((e) => JSON.parse(e.Detail!).group)).toEqual(
+      [{ auction: '5003' }, { auction: '5004' }, { auction: '5005' }].sort(
+        (a, b) => groupHash(`["${a.auction}"]`) - groupHash(`["${b.auction}"]`),
+      ),
+    );
+    const entry = entries.find((e) => JSON.parse(e.Detail!).group.auction === '5003');
     expect(entry).toMatchObject({ EventBusName: 'eddy-results', Source: 'eddy', DetailType: 'Eddy Window Result' });
     expect(JSON.parse(entry!.Detail!)).toEqual({
       id: 'bids_per_auction/["5003"]/1795514400000',
@@ -47,14 +61,15 @@ describe('publish handler', () => {
     });
   });
 
-  it('ignores other items and modifications', () => {
-    expect(publish.toEntry(inserted('pane|v@1|["a"]'), 'b')).toBeUndefined();
-    expect(publish.toEntry({ ...inserted('emitted|v@1'), eventName: 'MODIFY' }, 'b')).toBeUndefined();
+  it('ignores other items, modifications and chunks of views that do not publish', () => {
+    expect(publish.toEntries(inserted('log|v@1|0'), 'b')).toEqual([]);
+    expect(publish.toEntries({ ...inserted('win|v@1|0|0'), eventName: 'MODIFY' }, 'b')).toEqual([]);
+    expect(publish.toEntries(inserted('win|v@1|0|0', 0, 1, false), 'b')).toEqual([]);
   });
 
   it('puts at most 10 events per call', async () => {
     eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
-    await publish.handler({ Records: Array.from({ length: 23 }, (_, i) => inserted('emitted|v@1', i)) });
+    await publish.handler({ Records: Array.from({ length: 23 }, (_, i) => inserted('win|v@1|0|0', i)) });
     expect(eventBridge.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries!.length)).toEqual([10, 10, 3]);
   });
 
@@ -63,7 +78,7 @@ describe('publish handler', () => {
       FailedEntryCount: 1,
       Entries: [{ ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded' }],
     });
-    await expect(publish.handler({ Records: [inserted('emitted|v@1')] })).rejects.toThrow(
+    await expect(publish.handler({ Records: [inserted('win|v@1|0|0')] })).rejects.toThrow(
       /refused 1 of 1 results: ThrottlingException/,
     );
   });

@@ -20,8 +20,6 @@ import {
   ingestCounterItem,
   ingestCounterKey,
 } from '../../lambdas/adapters/dynamo/ingest-ledger-items.ts';
-import { emittedItem, openWindowItems } from '../../lambdas/adapters/dynamo/outbox-items.ts';
-import { BATCH_GET_LIMIT, paneItem, paneItemKey } from '../../lambdas/adapters/dynamo/pane-items.ts';
 import { recordOriginItem } from '../../lambdas/adapters/dynamo/record-origin-items.ts';
 import {
   emittedThroughItem,
@@ -30,28 +28,23 @@ import {
 } from '../../lambdas/adapters/dynamo/shard-progress-items.ts';
 import { sideRecordItems } from '../../lambdas/adapters/dynamo/side-record-items.ts';
 import type { SideRecord } from '../../lambdas/core/batch-aggregator.ts';
-import { paneKey } from '../../lambdas/core/pane.ts';
 import {
   ConcurrentWriteError,
-  type EmittedPage,
-  type EmittedResult,
   type FailedBatch,
   type FailedBatchPage,
   type FailedBatchRedrive,
   type IdempotencyClaim,
   type IngestCounts,
-  type OpenWindows,
-  type PaneRef,
   type ShardState,
   type SideKind,
   type SidePage,
   type StateStore,
   type StoredFailedBatch,
-  type StoredPane,
   type StoredResponse,
   type StoredSideRecord,
 } from '../../lambdas/core/store.ts';
 import { CapacityMeter, itemKey } from './capacity-meter.ts';
+import { MemoryPaneLog } from './memory-pane-log.ts';
 
 /** As the adapter pads numbers in sort keys, so that keys sort as the numbers do. */
 const pad = (n: number, digits = 15): string => String(n).padStart(digits, '0');
@@ -66,24 +59,36 @@ export class MemoryStateStore implements StateStore {
   /** What the same calls would cost on DynamoDB, by kind of item (`pane`, `shard`, `open`, `emitted`, ...). */
   readonly meter = new CapacityMeter();
   readonly shards = new Map<string, ShardState>();
-  /** paneKey + shard → pane */
-  readonly panes = new Map<string, StoredPane>();
-  /** viewId|groupKey → that group's panes, so a group's query does not scan every pane. */
-  private readonly panesByGroup = new Map<string, Map<string, StoredPane>>();
   /** Side records by the adapter's sort key, `<arrival ms>|<shard>|<seq>|0`. */
   readonly side = { late: new Map<string, StoredSideRecord>(), dead: new Map<string, StoredSideRecord>() };
-  readonly open = new Map<string, OpenWindows & { viewId: string }>();
-  /** viewId|key of an open-window entry → the meter's keys of the items the adapter would write for it. */
-  private readonly openItemKeys = new Map<string, string[]>();
-  /** viewId|`<windowEnd>|<windowStart>|<groupKey>` (the adapter's sort key) → the published result. */
-  readonly emitted = new Map<string, EmittedResult & { viewId: string }>();
-  /** Attempts to publish a window that was already published (retries, several shards): must be no-ops. */
-  repeatedEmits = 0;
-  paneWrites = 0;
-  /** Write requests of each kind, as DynamoDB would bill them (one per item written or deleted). */
-  readonly writeCounts = { panes: 0, shards: 0, openWindows: 0, openWindowDeletes: 0, emitted: 0 };
-  /** When set, the n-th pane write from now fails (simulates a crash mid-batch). */
-  failPaneWriteAfter: number | null = null;
+  /** The pane log, compacted windows and open-window entries (test/support/memory-pane-log.ts). */
+  readonly pane = new MemoryPaneLog(this.meter);
+  /** When set, the n-th shard-item write from now fails (simulates a crash mid-batch). */
+  failShardWriteAfter: number | null = null;
+
+  /** When set, the n-th delta write from now fails (simulates a crash mid-batch). */
+  set failDeltaWriteAfter(n: number | null) {
+    this.pane.failDeltaWriteAfter = n;
+  }
+
+  putDeltas: MemoryPaneLog['putDeltas'] = (...a) => this.pane.putDeltas(...a);
+  deleteDeltas: MemoryPaneLog['deleteDeltas'] = (...a) => this.pane.deleteDeltas(...a);
+  queryDeltas: MemoryPaneLog['queryDeltas'] = (...a) => this.pane.queryDeltas(...a);
+  putCompacted: MemoryPaneLog['putCompacted'] = (...a) => this.pane.putCompacted(...a);
+  getCompacted: MemoryPaneLog['getCompacted'] = (...a) => this.pane.getCompacted(...a);
+  listCompacted: MemoryPaneLog['listCompacted'] = (...a) => this.pane.listCompacted(...a);
+  getChunks: MemoryPaneLog['getChunks'] = (...a) => this.pane.getChunks(...a);
+  getChunk: MemoryPaneLog['getChunk'] = (...a) => this.pane.getChunk(...a);
+  getCompactedThrough: MemoryPaneLog['getCompactedThrough'] = (...a) => this.pane.getCompactedThrough(...a);
+  raiseCompactedThrough: MemoryPaneLog['raiseCompactedThrough'] = (...a) => this.pane.raiseCompactedThrough(...a);
+  putOpenWindows: MemoryPaneLog['putOpenWindows'] = (...a) => this.pane.putOpenWindows(...a);
+  fixRoundCut: MemoryPaneLog['fixRoundCut'] = (...a) => this.pane.fixRoundCut(...a);
+  listOpenWindows: MemoryPaneLog['listOpenWindows'] = (...a) => this.pane.listOpenWindows(...a);
+  deleteOpenWindows: MemoryPaneLog['deleteOpenWindows'] = (...a) => this.pane.deleteOpenWindows(...a);
+  /** Every published result (tests). */
+  published: MemoryPaneLog['published'] = () => this.pane.published();
+  /** Events in the live deltas, of one pane start and view-id prefix if given (tests). */
+  paneEvents: MemoryPaneLog['events'] = (...a) => this.pane.events(...a);
 
   emittedThrough: number | null = null;
 
@@ -106,58 +111,14 @@ export class MemoryStateStore implements StateStore {
 
   async putShardState(state: ShardState, expectedSeq: string | null, expectExisting: boolean): Promise<void> {
     const current = this.shards.get(state.shardId);
+    if (this.failShardWriteAfter !== null && this.failShardWriteAfter-- <= 0) {
+      this.failShardWriteAfter = null;
+      throw new Error('simulated crash while writing the shard item');
+    }
     const ok = expectExisting ? current !== undefined && current.seq === expectedSeq : current === undefined;
     this.meter.put('shard', shardStateItem(state), { conditionFailed: !ok });
     if (!ok) throw new ConcurrentWriteError(`shard ${state.shardId}`);
-    this.shards.set(state.shardId, structuredClone(state));
-    this.writeCounts.shards++;
-  }
-
-  async getPanes(shardId: string, refs: readonly PaneRef[]): Promise<Map<string, StoredPane>> {
-    for (let i = 0; i < refs.length; i += BATCH_GET_LIMIT) {
-      const keys = refs.slice(i, i + BATCH_GET_LIMIT).map((ref) => itemKey(paneItemKey(ref, shardId)));
-      this.meter.readKeys('pane', keys, { consistent: true, op: 'get' });
-    }
-    const out = new Map<string, StoredPane>();
-    for (const ref of refs) {
-      const pane = this.panes.get(`${paneKey(ref)}|${shardId}`);
-      if (pane) out.set(paneKey(ref), structuredClone(pane));
-    }
-    return out;
-  }
-
-  async putPanes(writes: ReadonlyArray<{ pane: StoredPane; expectedSeq: string | null }>): Promise<void> {
-    for (const { pane, expectedSeq } of writes) {
-      if (this.failPaneWriteAfter !== null && this.failPaneWriteAfter-- <= 0) {
-        this.failPaneWriteAfter = null;
-        throw new Error('simulated crash during pane writes');
-      }
-      const key = `${paneKey(pane)}|${pane.shardId}`;
-      const current = this.panes.get(key);
-      const ok = (current?.seq ?? null) === expectedSeq;
-      this.meter.put('pane', paneItem(pane, Date.now()), { conditionFailed: !ok });
-      if (!ok) throw new ConcurrentWriteError(key);
-      this.panes.set(key, { ...pane, group: viaJson(pane.group), partials: viaJson(pane.partials) });
-      const group = `${pane.viewId}|${pane.groupKey}`;
-      const list = this.panesByGroup.get(group) ?? new Map<string, StoredPane>();
-      list.set(key, this.panes.get(key)!);
-      this.panesByGroup.set(group, list);
-      this.paneWrites++;
-      this.writeCounts.panes++;
-    }
-  }
-
-  async *queryPanes(viewId: string, groupKey: string, fromPane: number, toPane: number): AsyncIterable<StoredPane> {
-    if (toPane <= fromPane) return;
-    const matching = [...(this.panesByGroup.get(`${viewId}|${groupKey}`)?.values() ?? [])]
-      .filter((p) => p.paneStart >= fromPane && p.paneStart < toPane)
-      .sort((a, b) => a.paneStart - b.paneStart || byCodeUnits(a.shardId, b.shardId));
-    this.meter.queryKeys(
-      'pane',
-      matching.map((p) => itemKey(paneItemKey(p, p.shardId))),
-      { consistent: true },
-    );
-    for (const p of matching) yield structuredClone(p);
+    this.shards.set(state.shardId, structuredClone({ ...state, intent: state.intent ?? null }));
   }
 
   async putSideRecords(kind: SideKind, shardId: string, records: readonly SideRecord[]): Promise<void> {
@@ -184,44 +145,6 @@ export class MemoryStateStore implements StateStore {
     };
   }
 
-  async putOpenWindows(viewId: string, tag: string, entries: ReadonlyArray<Omit<OpenWindows, 'key'>>) {
-    for (const e of entries) {
-      // The adapter writes an item per chunk of groups: no groups, no item.
-      if (e.groups.length === 0) continue;
-      const key = `${pad(e.readyAt)}|${pad(e.windowStart)}|${tag}|0`;
-      const items = openWindowItems(viewId, tag, [e]);
-      for (const item of items) this.meter.put('open', item);
-      this.open.set(`${viewId}|${key}`, { ...viaJson(e), key, viewId });
-      this.openItemKeys.set(`${viewId}|${key}`, items.map(itemKey));
-      this.writeCounts.openWindows++;
-    }
-  }
-
-  async listOpenWindows(viewId: string, readyBy: number, limit: number): Promise<OpenWindows[]> {
-    if (readyBy < 0) return [];
-    const page = [...this.open.values()]
-      .filter((e) => e.viewId === viewId && e.readyAt <= readyBy)
-      .sort((a, b) => byCodeUnits(a.key, b.key))
-      .slice(0, limit);
-    // The adapter's Limit counts items; an entry is one item unless its groups filled more than one.
-    this.meter.queryKeys(
-      'open',
-      page.flatMap((e) => this.openItemKeys.get(`${viewId}|${e.key}`) ?? []),
-      { consistent: true },
-    );
-    return page.map(({ viewId: _, ...e }) => structuredClone(e));
-  }
-
-  async deleteOpenWindows(viewId: string, key: string): Promise<void> {
-    // The adapter deletes each item of an entry as the emitter lists it: one DeleteItem per item.
-    for (const k of this.openItemKeys.get(`${viewId}|${key}`) ?? [`open|${viewId}|${key}`])
-      this.meter.delete('open', k);
-    this.open.delete(`${viewId}|${key}`);
-    this.openItemKeys.delete(`${viewId}|${key}`);
-    this.writeCounts.openWindowDeletes++;
-  }
-
-  /** Record origin → the sequence number of the record that owns it. */
   readonly origins = new Map<string, string>();
 
   async claimRecordOrigins(claims: ReadonlyArray<{ origin: string; seq: string }>): Promise<Set<string>> {
@@ -236,44 +159,6 @@ export class MemoryStateStore implements StateStore {
       else if (owner !== seq) taken.add(origin);
     }
     return taken;
-  }
-
-  async putEmitted(viewId: string, result: EmittedResult): Promise<boolean> {
-    // The window is (end, start, group), as in the adapter's sort key: a session of the same start that ends
-    // elsewhere is another window.
-    const key = `${viewId}|${pad(result.windowEnd)}|${pad(result.windowStart)}|${result.groupKey}`;
-    this.meter.put('emitted', emittedItem(viewId, result), { conditionFailed: this.emitted.has(key) });
-    if (this.emitted.has(key)) {
-      this.repeatedEmits++;
-      return false;
-    }
-    this.emitted.set(key, { ...viaJson(result), viewId });
-    this.writeCounts.emitted++;
-    return true;
-  }
-
-  async listEmitted(viewId: string, untilEnd: number, limit: number, cursor: string | null): Promise<EmittedPage> {
-    const until = pad(Math.max(0, Math.min(untilEnd, 10 ** 15 - 1)));
-    if (cursor !== null && cursor >= until) return { results: [], nextCursor: cursor };
-    const prefix = `${viewId}|`;
-    const page = [...this.emitted.keys()]
-      .filter((k) => k.startsWith(prefix))
-      .map((k) => k.slice(prefix.length))
-      .filter((sk) => sk < until && (cursor === null || sk > cursor))
-      .sort(byCodeUnits)
-      .slice(0, limit);
-    this.meter.queryKeys(
-      'emitted',
-      page.map((sk) => `emitted|${prefix}${sk}`),
-      { consistent: true },
-    );
-    return {
-      results: page.map((sk) => {
-        const { viewId: _, ...result } = this.emitted.get(prefix + sk)!;
-        return structuredClone(result);
-      }),
-      nextCursor: page[page.length - 1] ?? cursor,
-    };
   }
 
   readonly ingest: IngestCounts = { accepted: 0, rejected: 0, requestsRejected: 0 };
@@ -368,12 +253,5 @@ export class MemoryStateStore implements StateStore {
   async releaseIdempotencyKey(key: string): Promise<void> {
     this.meter.delete('idem', itemKey(idempotencyKey(key)));
     this.idempotencyKeys.delete(key);
-  }
-
-  /** Distinct (viewId, groupKey) pairs present. */
-  groups(viewId: string): string[] {
-    return [...this.panesByGroup.keys()]
-      .filter((k) => k.startsWith(`${viewId}|`))
-      .map((k) => k.slice(viewId.length + 1));
   }
 }

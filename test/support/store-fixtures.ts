@@ -1,19 +1,5 @@
-/** Items the store tests write: a pane and a given-up batch, with what each test changes given as overrides. */
-import type { FailedBatch, StoredPane } from '../../lambdas/core/store.ts';
-
-export const storedPane = (over: Partial<StoredPane> = {}): StoredPane => ({
-  viewId: 'v@1',
-  groupKey: '["a"]',
-  group: ['a'],
-  paneStart: 10_000,
-  shardId: 'shard-1',
-  seq: '0001',
-  count: 1,
-  minTime: 10_001,
-  maxTime: 10_001,
-  partials: { count: 1, sum: { n: 2.5 } },
-  ...over,
-});
+/** Items the store tests write: a given-up batch, with what each test changes given as overrides. */
+import type { FailedBatch } from '../../lambdas/core/store.ts';
 
 export const failedBatch = (failedAtMs: number, over: Partial<FailedBatch> = {}): FailedBatch => ({
   source: 'aggregate',

@@ -1,11 +1,37 @@
 /** Shard progress (`shard`, one item per shard) and the emitted-through watermark (`pipeline`). */
 import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import type { ShardProgressStore, ShardState } from '../../core/store.ts';
+import type { DeltaIntent, ShardProgressStore, ShardState } from '../../core/store.ts';
 import type { Permission } from '../permissions.ts';
 import { type Item, isConditionFailure, N, nullableNum, num, S, str, TableItems, table } from './table.ts';
 
+/** An intent as stored: keys grouped by view, `[paneStart, bucket, parts, fromPart]` each. */
+function encodeIntent(intent: DeltaIntent): string {
+  const byView: Record<string, number[][]> = {};
+  for (const k of intent.keys) {
+    const rows = byView[k.viewId] ?? [];
+    rows.push([k.paneStart, k.bucket, k.parts, k.fromPart ?? 0]);
+    byView[k.viewId] = rows;
+  }
+  return JSON.stringify({ f: intent.firstSeq, v: byView });
+}
+
+function decodeIntent(text: string): DeltaIntent {
+  const { f, v } = JSON.parse(text) as { f: string; v: Record<string, number[][]> };
+  const keys = Object.entries(v).flatMap(([viewId, rows]) =>
+    rows.map(([paneStart, bucket, parts, fromPart]) => ({
+      viewId,
+      paneStart: paneStart!,
+      bucket: bucket!,
+      parts: parts!,
+      fromPart: fromPart!,
+    })),
+  );
+  return { firstSeq: f, keys };
+}
+
 function shardFromItem(item: Item): ShardState {
   return {
+    intent: item.intent?.S ? decodeIntent(item.intent.S) : null,
     shardId: str(item.sk),
     seq: item.seq?.S ?? null,
     attemptedThrough: item.tried?.S ?? null,
@@ -40,6 +66,7 @@ export function shardStateItem(state: ShardState): Item {
   if (state.attemptedThrough !== null) item.tried = S(state.attemptedThrough);
   if (state.maxEventTime !== null) item.maxT = N(state.maxEventTime);
   if (state.watermarkFloor !== null) item.floor = N(state.watermarkFloor);
+  if (state.intent) item.intent = S(encodeIntent(state.intent));
   return item;
 }
 

@@ -1,4 +1,5 @@
 /** GET /emitted: a view's final results as published, in window-end order. */
+import { listEmitted } from '../../adapters/emitted-results.ts';
 import { HttpError } from '../../adapters/http.ts';
 import { END_OF_TIME } from '../../adapters/window-reader.ts';
 import { sortKeyCursor } from '../cursors.ts';
@@ -29,7 +30,7 @@ export async function emitted(read: ReadModel, params: Params) {
   ]);
   const final = watermark === null ? 0 : watermark - read.config.allowedLatenessMs + 1;
   const completeBefore = Math.min(final, pending?.readyAt ?? END_OF_TIME);
-  const page = await read.store.listEmitted(reader.viewId, completeBefore, limit, sortKeyCursor.decode(params.cursor));
+  const page = await listEmitted(read.store, reader, completeBefore, limit, sortKeyCursor.decode(params.cursor));
   return {
     view: reader.view.name,
     completeThrough: completeBefore > 0 ? iso(completeBefore - 1) : null,

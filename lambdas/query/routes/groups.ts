@@ -1,8 +1,8 @@
 /**
  * GET /views/{view}/groups: every group of one window ranked by a scalar result, "the top auctions of the last
  * 10 seconds". The window is `latest` (the newest whose start is at or below the watermark) or a window start;
- * the groups come from lambdas/adapters/window-groups.ts, which needs the emitter's entries: views with
- * `emit: false` and session views (whose windows start per group) are refused by name.
+ * the groups come from lambdas/adapters/window-groups.ts. Session views (whose windows start per group) are
+ * refused by name.
  */
 import { HttpError } from '../../adapters/http.ts';
 import { readWindowGroups } from '../../adapters/window-groups.ts';
@@ -24,12 +24,6 @@ export async function groups(read: ReadModel, viewName: string, params: Params) 
     throw new HttpError(
       400,
       `view: '${view.name}' has session windows, which start and end per group; /groups ranks the groups of one tumbling or sliding window (read a group's sessions with /views/${view.name}/results)`,
-    );
-  }
-  if (!view.emit) {
-    throw new HttpError(
-      400,
-      `view: '${view.name}' does not publish its results (emit: false in the config), and the groups of a window are found through what the emitter records; read one group with /views/${view.name}/results`,
     );
   }
   const orderable = orderableResults(view);
@@ -79,7 +73,13 @@ export async function groups(read: ReadModel, viewName: string, params: Params) 
     return { ...base, windowStart: null, windowEnd: null, final: false, groups: [], nextCursor: null };
 
   const windowEnd = windowStart + window.sizeMs;
-  const all = await readWindowGroups(read.store, read.reader(view), windowStart);
+  const all = await readWindowGroups(
+    read.store,
+    read.reader(view),
+    windowStart,
+    watermark,
+    read.config.allowedLatenessMs,
+  );
   const page = rankGroups(all, orderBy, order, limit, cursor?.after ?? null);
   return {
     ...base,

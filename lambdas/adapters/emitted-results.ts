@@ -1,0 +1,53 @@
+/**
+ * A view's published results in window-end order (GET /emitted): the compacted windows, each unpacked from its
+ * chunks. A cursor is the last window read whole and how many results of the next one were already given.
+ */
+import { groupObject } from '../core/group.ts';
+import { unpackResults } from '../core/pane-log.ts';
+import type { EmittedPage, EmittedResult, StateStore } from '../core/store.ts';
+import { compactedWindowKey } from './dynamo/compacted-items.ts';
+import type { WindowReader } from './window-reader.ts';
+
+export type EmittedStore = Pick<StateStore, 'listCompacted' | 'getChunks'>;
+
+/** Windows listed per Query. */
+const WINDOWS_PER_READ = 10;
+
+export async function listEmitted(
+  store: EmittedStore,
+  reader: WindowReader,
+  untilEnd: number,
+  limit: number,
+  cursor: string | null,
+): Promise<EmittedPage> {
+  const hash = cursor?.lastIndexOf('#') ?? -1;
+  let after = cursor === null ? null : cursor.slice(0, hash) || null;
+  let offset = cursor === null ? 0 : Number(cursor.slice(hash + 1));
+  const results: EmittedResult[] = [];
+  for (;;) {
+    const page = await store.listCompacted(reader.viewId, 0, untilEnd, WINDOWS_PER_READ, after);
+    for (const w of page.windows) {
+      const chunks = (await store.getChunks(w)).sort((a, b) => a.lo - b.lo);
+      const all = chunks.flatMap((c) => unpackResults(c.data));
+      const taken = all.slice(offset, offset + limit - results.length);
+      for (const r of taken) {
+        results.push({
+          view: w.view,
+          group: groupObject(reader.view, JSON.parse(r.groupKey) as (string | null)[]),
+          groupKey: r.groupKey,
+          windowStart: r.windowStart,
+          windowEnd: r.windowEnd,
+          measures: r.measures,
+          emittedAt: w.emittedAt,
+        });
+      }
+      if (offset + taken.length < all.length) {
+        return { results, nextCursor: `${after ?? ''}#${offset + taken.length}` };
+      }
+      after = compactedWindowKey(w);
+      offset = 0;
+      if (results.length === limit) return { results, nextCursor: `${after}#0` };
+    }
+    if (page.windows.length < WINDOWS_PER_READ) return { results, nextCursor: after === null ? cursor : `${after}#0` };
+  }
+}
