@@ -16,7 +16,7 @@
  * schedules the next round for when the earliest of them can be final.
  */
 
-import { WindowReader } from '../adapters/window-reader.ts';
+import { type GroupPanes, WindowReader } from '../adapters/window-reader.ts';
 import type { PipelineConfig } from '../core/config.ts';
 import { type GroupResult, packResults } from '../core/pane-log.ts';
 import type { CompactedWindow, OpenWindows, StateStore } from '../core/store.ts';
@@ -58,6 +58,8 @@ export class WindowEmitter {
   private raisedTo = Number.NEGATIVE_INFINITY;
   /** Per view, the compacted-through this instance last stored. */
   private readonly compactedTo = new Map<string, number>();
+  /** Per session view, the readyBy of this instance's last look (see sessionPassDue). */
+  private readonly sessionPasses = new Map<string, number>();
 
   constructor(
     private readonly config: PipelineConfig,
@@ -84,13 +86,22 @@ export class WindowEmitter {
     const first = this.round++ % this.readers.length;
     const order = [...this.readers.slice(first), ...this.readers.slice(0, first)];
     for (const reader of order) {
+      if (!this.sessionPassDue(reader, readyBy)) continue;
       const entries = await this.store.listOpenWindows(reader.viewId, readyBy, budget.entries);
       let complete = entries.length < budget.entries;
+      if (reader.view.window.type === 'session') {
+        const pass = await this.emitSessions(reader, entries, readyBy);
+        report.entries += entries.length;
+        report.emitted += pass.emitted;
+        report.failed += pass.failed;
+        report.firstError ??= pass.firstError;
+        continue;
+      }
       for (const entry of entries) {
         if (this.now() > budget.deadline) return report;
         report.entries++;
         try {
-          report.emitted += await this.emitEntry(reader, entry, readyBy);
+          report.emitted += await this.emitWindow(reader, entry);
         } catch (err) {
           // The entry stays and is tried again by the next run; one bad entry must not block the rest.
           complete = false;
@@ -107,13 +118,18 @@ export class WindowEmitter {
     return report;
   }
 
-  private async emitEntry(reader: WindowReader, entry: OpenWindows, readyBy: number): Promise<number> {
-    const emitted =
-      reader.view.window.type === 'session'
-        ? await this.emitSessions(reader, entry, readyBy)
-        : await this.emitWindow(reader, entry);
-    await this.store.deleteOpenWindows(reader.viewId, entry.key);
-    return reader.view.emit ? emitted : 0;
+  /**
+   * Session views are looked at once per gap of watermark progress (and whenever the watermark stalls, as
+   * when the stream went quiet): each look reads the deltas of every session still open, so looking after
+   * every batch would read them again and again.
+   */
+  private sessionPassDue(reader: WindowReader, readyBy: number): boolean {
+    const window = reader.view.window;
+    if (window.type !== 'session') return true;
+    const last = this.sessionPasses.get(reader.viewId);
+    if (last !== undefined && readyBy > last && readyBy < last + window.gapMs) return false;
+    this.sessionPasses.set(reader.viewId, readyBy);
+    return true;
   }
 
   /** A tumbling or sliding window: every group that has data in it. */
@@ -129,29 +145,80 @@ export class WindowEmitter {
       const [r] = (await reader.compose(panes, req)).windows;
       if (r) results.push({ groupKey, ...r });
     }
-    return this.compact(reader, windowStart, 0, windowStart + window.sizeMs, results);
+    const emitted = await this.compact(reader, windowStart, 0, windowStart + window.sizeMs, results);
+    await this.store.deleteOpenWindows(reader.viewId, entry.key);
+    return reader.view.emit ? emitted : 0;
   }
 
   /**
-   * Sessions starting in the entry's bucket that are final at the round's cut and were not at the previous
-   * round's; while some are still open, another round follows. A round's sessions are the same whenever it is
-   * computed: a session final at the cut can no longer change.
+   * The ready entries of a session view, in one read: every bucket's deltas from the earliest entry's bucket
+   * on. Each entry publishes the sessions that start in its bucket and are final at its round's cut but were
+   * not at the previous round's; while some are still open, the next round is scheduled for when the
+   * earliest of them can be final. A round's sessions are the same whenever it is computed: a session final
+   * at the cut can no longer change, and the cut is fixed by the first emitter to look.
    */
-  private async emitSessions(reader: WindowReader, entry: OpenWindows, readyBy: number): Promise<number> {
+  private async emitSessions(
+    reader: WindowReader,
+    entries: readonly OpenWindows[],
+    readyBy: number,
+  ): Promise<{ emitted: number; failed: number; firstError?: string }> {
+    const out: { emitted: number; failed: number; firstError?: string } = { emitted: 0, failed: 0 };
+    if (entries.length === 0) return out;
     const { paneMs } = reader.view.window as { paneMs: number };
-    const round = entry.round ?? 0;
-    const cut = await this.store.fixRoundCut(reader.viewId, entry.windowStart, round, readyBy, this.expiresAtS(reader));
     const lateness = this.config.allowedLatenessMs;
-    const watermark = cut + lateness;
+    const cuts = await Promise.all(
+      entries.map((e) =>
+        this.store.fixRoundCut(reader.viewId, e.windowStart, e.round ?? 0, readyBy, this.expiresAtS(reader)),
+      ),
+    );
+    // Everything a session final at a cut can touch is at or below that watermark's pane; one pane more shows
+    // whether a session still going on continues past it.
+    const last = Math.max(...cuts) + lateness;
+    const reach = Math.min(END_OF_TIME, last - (last % paneMs) + 2 * paneMs);
+    const from = reader.windows.paneRange(Math.min(...entries.map((e) => e.windowStart)), 0).from;
+    const groups = await reader.allGroupPanes(from, reach);
+    // A session starts in a bucket only for a group with data in that bucket.
+    const byBucket = new Map<number, string[]>();
+    for (const [groupKey, panes] of groups) {
+      for (const p of new Set(panes.map((x) => x.paneStart))) {
+        const list = byBucket.get(p);
+        if (list) list.push(groupKey);
+        else byBucket.set(p, [groupKey]);
+      }
+    }
+    for (const [i, entry] of entries.entries()) {
+      try {
+        const emitted = await this.emitSessionRound(
+          reader,
+          entry,
+          cuts[i]!,
+          groups,
+          byBucket.get(entry.windowStart) ?? [],
+        );
+        out.emitted += reader.view.emit ? emitted : 0;
+      } catch (err) {
+        out.failed++;
+        out.firstError ??= `${reader.view.name} sessions of ${entry.windowStart}: ${(err as Error).message}`;
+      }
+    }
+    return out;
+  }
+
+  private async emitSessionRound(
+    reader: WindowReader,
+    entry: OpenWindows,
+    cut: number,
+    groups: ReadonlyMap<string, GroupPanes>,
+    candidates: readonly string[],
+  ): Promise<number> {
+    const round = entry.round ?? 0;
+    const lateness = this.config.allowedLatenessMs;
     const { from, to } = reader.windows.entryWindows(entry.windowStart);
-    // Everything a session final at the cut can touch is at or below the watermark's pane; one pane more
-    // shows whether a session still going on continues past it.
-    const reach = Math.min(END_OF_TIME, watermark - (watermark % paneMs) + 2 * paneMs);
-    const groups = await reader.allGroupPanes(reader.windows.paneRange(from, to).from, reach);
+    const req = { from, to, limit: 1, watermark: cut + lateness, allowedLatenessMs: lateness };
     const results: GroupResult[] = [];
     let openUntil = Number.POSITIVE_INFINITY;
-    for (const [groupKey, panes] of groups) {
-      const [r] = (await reader.compose(panes, { from, to, limit: 1, watermark, ...this.lateness() })).windows;
+    for (const groupKey of candidates) {
+      const [r] = (await reader.compose(groups.get(groupKey)!, req)).windows;
       if (!r) continue;
       if (!r.final) openUntil = Math.min(openUntil, r.windowEnd);
       // Final at this cut and not at the previous one: the previous round published those.
@@ -160,14 +227,18 @@ export class WindowEmitter {
       }
     }
     if (openUntil < Number.POSITIVE_INFINITY) {
-      // Looked at again once the earliest open session can be final (two emitters may schedule the next round
-      // at two times: its cut, fixed apart from the entries, makes them agree).
+      // Two emitters may schedule the next round at two times: its cut, fixed apart from the entries, makes
+      // them agree.
       await this.store.putOpenWindows(reader.viewId, `r${round + 1}`, [
         { windowStart: entry.windowStart, readyAt: Math.max(openUntil, cut + 1), round: round + 1, prevCut: cut },
       ]);
     }
-    if (results.length === 0) return 0;
-    return this.compact(reader, entry.windowStart, round, Math.max(...results.map((r) => r.windowEnd)), results);
+    const emitted =
+      results.length === 0
+        ? 0
+        : await this.compact(reader, entry.windowStart, round, Math.max(...results.map((r) => r.windowEnd)), results);
+    await this.store.deleteOpenWindows(reader.viewId, entry.key);
+    return emitted;
   }
 
   private async compact(
