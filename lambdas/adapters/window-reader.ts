@@ -134,7 +134,10 @@ export class WindowReader {
       await forEachLimited(windows, CHUNK_READS, async (entry) => {
         const chunk = await getChunk.call(this.store, entry.w, hash);
         const r = chunk ? unpackResults(chunk.data).find((g) => g.groupKey === groupKey) : undefined;
-        if (r) entry.result = { ...r, final: true };
+        if (r) {
+          const { windowStart, windowEnd, count, measures } = r;
+          entry.result = { windowStart, windowEnd, final: true, count, measures };
+        }
       });
       for (const { result } of windows) {
         if (!result) continue;

@@ -34,12 +34,15 @@ interface StoredDelta {
   readonly pk: string;
   readonly sk: string;
   readonly delta: DeltaItem;
+  readonly expiresAtS: number;
 }
 
 export class MemoryPaneLog implements PaneLogStore, CompactedStore, Omit<OutboxStore, never> {
   /** itemKey → delta, and by partition for Queries. */
   private readonly deltas = new Map<string, Map<string, StoredDelta>>();
   readonly windows = new Map<string, CompactedWindow>();
+  /** When each compacted window (by the `windows` key) and its chunks expire (epoch seconds). */
+  private readonly windowExpiry = new Map<string, number>();
   private readonly chunks = new Map<string, Map<string, ResultChunk>>();
   private readonly through = new Map<string, number>();
   readonly open = new Map<string, OpenWindows & { viewId: string }>();
@@ -61,7 +64,7 @@ export class MemoryPaneLog implements PaneLogStore, CompactedStore, Omit<OutboxS
       const pk = item.pk!.S!;
       const sk = item.sk!.S!;
       const partition = this.deltas.get(pk) ?? new Map<string, StoredDelta>();
-      partition.set(sk, { pk, sk, delta: { ...delta, data: new Uint8Array(delta.data) } });
+      partition.set(sk, { pk, sk, delta: { ...delta, data: new Uint8Array(delta.data) }, expiresAtS });
       this.deltas.set(pk, partition);
     }
   }
@@ -106,6 +109,7 @@ export class MemoryPaneLog implements PaneLogStore, CompactedStore, Omit<OutboxS
     });
     if (exists) return false;
     this.windows.set(key, { ...w, chunks: chunks.length });
+    this.windowExpiry.set(key, expiresAtS);
     return true;
   }
 
@@ -221,6 +225,25 @@ export class MemoryPaneLog implements PaneLogStore, CompactedStore, Omit<OutboxS
   async deleteOpenWindows(viewId: string, key: string): Promise<void> {
     this.meter.delete('open', `open|${viewId}|${key}`);
     this.open.delete(`${viewId}|${key}`);
+  }
+
+  /**
+   * What DynamoDB's TTL does (some time) after `nowS`: deletes every delta and compacted window (with its
+   * chunks) whose `expiresAt` is at or before it.
+   */
+  expire(nowS: number): void {
+    for (const partition of this.deltas.values()) {
+      for (const [sk, d] of partition) {
+        if (d.expiresAtS > nowS) continue;
+        partition.delete(sk);
+        this.meter.store(`${d.pk}|${sk}`, undefined);
+      }
+    }
+    for (const [key, w] of this.windows) {
+      if ((this.windowExpiry.get(key) ?? Number.POSITIVE_INFINITY) > nowS) continue;
+      this.windows.delete(key);
+      this.chunks.delete(chunkPk(w.viewId, w.windowStart, w.round));
+    }
   }
 
   /** Events in the live delta items (their counts), of one pane start and view-id prefix if given (tests). */

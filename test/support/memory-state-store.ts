@@ -85,6 +85,8 @@ export class MemoryStateStore implements StateStore {
   fixRoundCut: MemoryPaneLog['fixRoundCut'] = (...a) => this.pane.fixRoundCut(...a);
   listOpenWindows: MemoryPaneLog['listOpenWindows'] = (...a) => this.pane.listOpenWindows(...a);
   deleteOpenWindows: MemoryPaneLog['deleteOpenWindows'] = (...a) => this.pane.deleteOpenWindows(...a);
+  /** DynamoDB's TTL at `nowS` (epoch seconds): expired deltas and compacted windows are deleted (tests). */
+  expire: MemoryPaneLog['expire'] = (nowS) => this.pane.expire(nowS);
   /** Every published result (tests). */
   published: MemoryPaneLog['published'] = () => this.pane.published();
   /** Events in the live deltas, of one pane start and view-id prefix if given (tests). */
