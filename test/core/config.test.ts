@@ -59,6 +59,14 @@ describe('views config', () => {
     );
   });
 
+  it('keeps final windows 7 days unless retention says otherwise, and names a retention that is not a duration', () => {
+    expect(normalizeConfig(view({})).views[0]!.retentionMs).toBe(7 * 86_400_000);
+    expect(normalizeConfig(view({ retention: '36h' })).views[0]!.retentionMs).toBe(36 * 3_600_000);
+    expect(() => normalizeConfig(view({ retention: 'forever' }))).toThrow(
+      /view 'v'\.retention: "forever" is not a duration/,
+    );
+  });
+
   it('publishes results unless emit is false, and names a non-boolean emit', () => {
     expect(normalizeConfig(view({})).views[0]!.emit).toBe(true);
     expect(normalizeConfig(view({ emit: false })).views[0]!.emit).toBe(false);
@@ -92,7 +100,7 @@ describe('views config', () => {
 
     it('lists the known keys instead of a suggestion when none is close', () => {
       expect(() => normalizeConfig(view({ colour: 'red' }))).toThrow(
-        "view 'v': unknown key 'colour'; the keys are name, where, groupBy, window, measures, emit",
+        "view 'v': unknown key 'colour'; the keys are name, where, groupBy, window, measures, emit, retention",
       );
     });
 
