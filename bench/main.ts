@@ -264,7 +264,9 @@ async function main() {
   );
 
   say('\n4. Sliding windows (10 s, count of bids, one global group), 10,000 events/s, 1 s window:');
-  say('   slide        pane WCU/event (flat)           emitted-result WCU/event (one per window)');
+  say(
+    '   slide        delta WCU/event (flat)          compacted-window WCU/event (one window item + chunks per window)',
+  );
   const sliding = [];
   for (const slide of ['10s', '5s', '2s', '1s']) {
     const raw: EddyConfig = {
@@ -280,8 +282,8 @@ async function main() {
     };
     const r = await storageCost(`slide ${slide}`, raw, 10_000, 1);
     const ratio = 10 / Number.parseInt(slide, 10);
-    const panes = (r.byKind.pane?.wcu ?? 0) / r.events;
-    const emitted = (r.byKind.emitted?.wcu ?? 0) / r.events;
+    const panes = (r.byKind.delta?.wcu ?? 0) / r.events;
+    const emitted = ((r.byKind.window?.wcu ?? 0) + (r.byKind.chunk?.wcu ?? 0)) / r.events;
     sliding.push({ sizeOverSlide: ratio, paneWcuPerEvent: panes, emittedWcuPerEvent: emitted });
     say(
       `   size/${String(ratio).padEnd(7)} ${fmt(panes, 5).padEnd(8)} ${bar(panes, 0.002, 20).padEnd(22)} ${fmt(emitted, 5)}`,
