@@ -8,8 +8,8 @@
  * attempt wrote, and the per-item sequence numbers let the store skip what was already applied.
  */
 import type { PipelineConfig, ViewSpec } from './config.ts';
-import { MAX_FUTURE_MS, parseEventTime } from './event-time.ts';
-import { type GroupValues, groupKeyOf, groupValuesOf, matchesWhere, viewIdOf } from './group.ts';
+import { MAX_EVENT_TIME, MAX_FUTURE_MS, parseEventTime } from './event-time.ts';
+import { type GroupValues, groupKeyOf, groupValue, groupValuesOf, matchesWhere, viewIdOf } from './group.ts';
 import { createMeasure, type Event, type Measure } from './measures/index.ts';
 import { boundedJson, isTooDeep, MAX_NESTING_DEPTH, OMITTED_TOO_DEEP } from './nesting.ts';
 import { type PanePartial, type PaneRef, paneKey } from './pane.ts';
@@ -97,15 +97,18 @@ export interface TouchedPane extends PaneRef {
 /**
  * The events to aggregate and the panes each goes to (one per view it is on time for), as flat arrays: a batch
  * holds tens of thousands of events between planning and accumulating, and one object per event would cost
- * the garbage collector more than aggregating them does. Event i goes to panes `paneIds[ends[i-1]..ends[i])`,
- * indexes into `panes`.
+ * the garbage collector more than aggregating them does. The numbers are in typed arrays, outside the heap the
+ * collector copies. Event i is in record `records[i]` (an index into `seqs`) and goes to panes
+ * `paneIds[ends[i-1]..ends[i])`, indexes into `panes`.
  */
 interface PlannedEvents {
   readonly events: Event[];
-  readonly times: number[];
-  readonly seqs: string[];
-  readonly ends: number[];
-  readonly paneIds: number[];
+  readonly times: Float64Array;
+  readonly records: Int32Array;
+  /** The sequence number of each record of the batch. */
+  readonly seqs: readonly string[];
+  readonly ends: Int32Array;
+  readonly paneIds: Int32Array;
   readonly panes: Array<TouchedPane & { readonly key: string }>;
 }
 
@@ -149,41 +152,102 @@ interface CompiledView {
   readonly measures: readonly Measure[];
   readonly windows: WindowAssigner;
   readonly viewId: string;
+  /** Index of the view's `where` among the distinct ones: views with the same filter test it once per event. */
+  readonly filter: number;
 }
 
-/** An event ready to aggregate: its time, the views it matches, and its group in each of them. */
-interface Admitted {
-  readonly event: Event;
-  readonly time: number;
-  readonly matching: readonly CompiledView[];
-  readonly groups: readonly GroupValues[];
-  readonly keys: readonly string[];
+type PlannedPane = TouchedPane & { readonly key: string; readonly id: number };
+
+/**
+ * One group of one view in a batch, found from the event's group values without building its key each time:
+ * the key (and its length check) is built once per group, and the panes of the group by their start.
+ */
+interface BatchGroup {
+  readonly group: GroupValues;
+  readonly groupKey: string;
+  readonly keyBytes: number;
+  readonly panes: Map<number, PlannedPane>;
+  /** The pane its last event went to: events come roughly in time order, so the next one mostly goes there too. */
+  lastPane: PlannedPane | undefined;
+}
+
+/** The groups of one view met in a batch. */
+interface ViewGroups {
+  /** By group value (views grouped by one field) or group key (any other number of fields). */
+  readonly byValue: Map<string, BatchGroup>;
+  /**
+   * Views grouped by one field: by a number the field held, whose group value is `String(number)`. Spares
+   * the string per event (ids are mostly numbers); SameValueZero keys match `String`, which is one-to-one on
+   * numbers but for 0 and -0, the one key 0 here.
+   */
+  readonly byNumber: Map<number, BatchGroup>;
+  /** The null group of a view grouped by one field, or the one group of a view grouped by none. */
+  other: BatchGroup | undefined;
+}
+
+function batchGroup(group: GroupValues, groupKey = groupKeyOf(group)): BatchGroup {
+  return { group, groupKey, keyBytes: Buffer.byteLength(groupKey), panes: new Map(), lastPane: undefined };
 }
 
 export class BatchAggregator {
   private readonly views: readonly CompiledView[];
+  /** The distinct `where` filters of the views. */
+  private readonly filters: ReadonlyArray<ViewSpec['where']>;
+  /** Per event being admitted: whether it passes each filter. */
+  private readonly passes: boolean[];
+  /** Per event being admitted: its group in each view, or null for a view it does not match. */
+  private readonly eventGroups: Array<BatchGroup | null>;
+  /** The time of the event last admitted (a field, not a return value: a number returned would be boxed). */
+  private admittedTime = 0;
 
   constructor(private readonly config: PipelineConfig) {
-    this.views = config.views.map((spec, index) => ({
-      spec,
-      index,
-      measures: spec.measures.map(createMeasure),
-      windows: windowAssigner(spec.window),
-      viewId: viewIdOf(spec),
-    }));
+    const filterIds = new Map<string, number>();
+    const filters: Array<ViewSpec['where']> = [];
+    this.views = config.views.map((spec, index) => {
+      const text = JSON.stringify(spec.where);
+      let filter = filterIds.get(text);
+      if (filter === undefined) {
+        filter = filters.push(spec.where) - 1;
+        filterIds.set(text, filter);
+      }
+      return {
+        spec,
+        index,
+        measures: spec.measures.map(createMeasure),
+        windows: windowAssigner(spec.window),
+        viewId: viewIdOf(spec),
+        filter,
+      };
+    });
+    this.filters = filters;
+    this.passes = filters.map(() => false);
+    this.eventGroups = this.views.map(() => null);
   }
 
   /** Plans the batch (see BatchPlan). */
   plan(records: readonly BatchRecord[], progress: ShardProgress): BatchPlan {
     const { outOfOrdernessMs, allowedLatenessMs } = this.config;
-    const touched = new Map<string, TouchedPane & { readonly key: string; readonly id: number }>();
-    const planned: PlannedEvents = { events: [], times: [], seqs: [], ends: [], paneIds: [], panes: [] };
+    const views = this.views;
+    const groups = this.eventGroups;
+    const batchGroups: ViewGroups[] = views.map(() => ({ byValue: new Map(), byNumber: new Map(), other: undefined }));
+    const touched = new Map<string, PlannedPane>();
+    let items = 0;
+    for (const record of records) items += record.items.length;
+    const events: Event[] = [];
+    const times = new Float64Array(items);
+    const recordOf = new Int32Array(items);
+    const ends = new Int32Array(items);
+    // One pane per event to start with; grown as events go to more.
+    let paneIds: Int32Array<ArrayBuffer> = new Int32Array(items + 16);
+    let paneCount = 0;
+    const panes: PlannedPane[] = [];
     const late: SideRecord[] = [];
     const deadLetters: SideRecord[] = [];
     const counters = emptyCounters();
     let maxEventTime = progress.maxEventTime;
 
-    for (const record of records) {
+    for (let r = 0; r < records.length; r++) {
+      const record = records[r]!;
       const watermark = shardWatermark({ maxEventTime, watermarkFloor: progress.watermarkFloor }, outOfOrdernessMs);
       const lateEntries: SideEntry[] = [];
       const deadEntries: SideEntry[] = [];
@@ -191,18 +255,23 @@ export class BatchAggregator {
       if (record.error) deadEntries.push({ index: -1, reason: record.error, event: null });
 
       for (const item of record.items) {
-        const admitted = this.admit(item, record.arrivalMs);
-        if ('dead' in admitted) {
-          deadEntries.push(admitted.dead);
+        const dead = this.admit(item, record.arrivalMs, batchGroups);
+        if (dead) {
+          deadEntries.push(dead);
           continue;
         }
-        const { event, time, matching, groups, keys } = admitted;
+        const event = (item as { readonly value: Event }).value;
+        const time = this.admittedTime;
         counters.processed++;
         const bounded = boundedEventTime(time, record.arrivalMs, outOfOrdernessMs);
         if (bounded > recordMax) recordMax = bounded;
         let eventLate = false;
-        const first = planned.paneIds.length;
-        matching.forEach((view, v) => {
+        const first = paneCount;
+        if (paneIds.length - paneCount < views.length) paneIds = grown(paneIds);
+        for (let v = 0; v < views.length; v++) {
+          const group = groups[v];
+          if (!group) continue;
+          const view = views[v]!;
           const end = view.windows.earliestWindowEnd(time);
           if (isFinal(end, watermark, allowedLatenessMs)) {
             eventLate = true;
@@ -213,33 +282,27 @@ export class BatchAggregator {
               reason: `event time ${new Date(time).toISOString()} is in a window that was final at watermark ${new Date(watermark).toISOString()} (window end ${new Date(end).toISOString()} + allowed lateness ${allowedLatenessMs} ms)`,
               event,
             });
-            return;
+            continue;
           }
           const paneStart = view.windows.paneOf(time);
-          const key = paneKey({ viewId: view.viewId, groupKey: keys[v]!, paneStart });
-          let pane = touched.get(key);
-          if (!pane) {
-            pane = {
-              key,
-              id: planned.panes.length,
-              viewIndex: view.index,
-              viewId: view.viewId,
-              groupKey: keys[v]!,
-              group: groups[v]!,
-              paneStart,
-              firstSeq: record.seq,
-            };
-            touched.set(key, pane);
-            planned.panes.push(pane);
+          let pane = group.lastPane;
+          if (pane === undefined || pane.paneStart !== paneStart) {
+            pane = group.panes.get(paneStart);
+            if (pane === undefined) {
+              pane = touch(touched, panes, view, group, paneStart, record.seq);
+              group.panes.set(paneStart, pane);
+            }
+            group.lastPane = pane;
           }
-          planned.paneIds.push(pane.id);
-        });
+          paneIds[paneCount++] = pane.id;
+        }
         if (eventLate) counters.late++;
-        if (planned.paneIds.length > first) {
-          planned.events.push(event);
-          planned.times.push(time);
-          planned.seqs.push(record.seq);
-          planned.ends.push(planned.paneIds.length);
+        if (paneCount > first) {
+          const i = events.length;
+          events.push(event);
+          times[i] = time;
+          recordOf[i] = r;
+          ends[i] = paneCount;
         }
       }
 
@@ -250,6 +313,16 @@ export class BatchAggregator {
       // The watermark moves only between records, so every event of a record is judged by the same one.
       if (recordMax > (maxEventTime ?? Number.NEGATIVE_INFINITY)) maxEventTime = recordMax;
     }
+    const n = events.length;
+    const planned: PlannedEvents = {
+      events,
+      times: times.subarray(0, n),
+      records: recordOf.subarray(0, n),
+      seqs: records.map((record) => record.seq),
+      ends: ends.subarray(0, n),
+      paneIds: paneIds.subarray(0, paneCount),
+      panes,
+    };
     return { touched, planned, late, deadLetters, counters, maxEventTime };
   }
 
@@ -259,18 +332,21 @@ export class BatchAggregator {
    * left out of that pane (they are in it already). A pane left with nothing to add has no delta.
    */
   accumulate(plan: BatchPlan, appliedThrough: ReadonlyMap<string, string> = new Map()): Map<string, PaneDelta> {
-    const { events, times, seqs, ends, paneIds, panes: touched } = plan.planned;
-    const applied: Array<string | undefined> = touched.map((p) => appliedThrough.get(p.key));
+    const { events, times, records, seqs, ends, paneIds, panes: touched } = plan.planned;
+    const applied: Array<string | undefined> | null =
+      appliedThrough.size > 0 ? touched.map((p) => appliedThrough.get(p.key)) : null;
     const deltas: Array<PaneDelta | undefined> = new Array(touched.length);
     let j = 0;
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!;
       const time = times[i]!;
-      const seq = seqs[i]!;
+      const seq = seqs[records[i]!]!;
       for (const end = ends[i]!; j < end; j++) {
         const id = paneIds[j]!;
-        const after = applied[id];
-        if (after !== undefined && seq <= after) continue;
+        if (applied !== null) {
+          const after = applied[id];
+          if (after !== undefined && seq <= after) continue;
+        }
         let pane = deltas[id];
         if (!pane) {
           const { viewIndex, viewId, groupKey, group, paneStart } = touched[id]!;
@@ -289,7 +365,8 @@ export class BatchAggregator {
           };
           deltas[id] = pane;
         }
-        for (const acc of pane.accumulators) acc.add(event);
+        const accumulators = pane.accumulators;
+        for (let a = 0; a < accumulators.length; a++) accumulators[a]!.add(event);
         pane.count++;
         if (time < pane.minTime) pane.minTime = time;
         if (time > pane.maxTime) pane.maxTime = time;
@@ -311,66 +388,165 @@ export class BatchAggregator {
   }
 
   /**
-   * Reads one item of a record into what aggregating it needs, or the dead letter it becomes. Never throws: an
-   * item that makes anything here throw is set aside with the error as its reason, so one bad event cannot fail
-   * its batch for ever. Nothing is changed before the item is admitted, so a dead letter leaves no trace in panes.
+   * Reads one item of a record into what aggregating it needs, its time in `admittedTime` and its group in each
+   * view in `eventGroups` (null where it does not match), or returns the dead letter it becomes. Never throws: an item that makes anything here
+   * throw is set aside with the error as its reason, so one bad event cannot fail its batch for ever. Nothing
+   * a batch writes is changed before the item is admitted, so a dead letter leaves no trace in panes (the
+   * groups it looked up hold no panes until an event is planned into them).
    */
-  private admit(item: DecodedItem, arrivalMs: number): Admitted | { readonly dead: SideEntry } {
+  private admit(item: DecodedItem, arrivalMs: number, batchGroups: readonly ViewGroups[]): SideEntry | undefined {
     const { eventTimeField } = this.config;
-    if ('error' in item) return { dead: { index: item.index, reason: item.error, event: null } };
+    if ('error' in item) return { index: item.index, reason: item.error, event: null };
     const value = item.value;
     try {
       // First: side records, group values and kept fields are written as JSON, which overflows the stack on a
       // deeply nested value.
-      if (isTooDeep(value)) {
+      if (mayBeTooDeep(value) && isTooDeep(value)) {
         return {
-          dead: {
-            index: item.index,
-            reason: `event is nested deeper than ${MAX_NESTING_DEPTH} levels of objects and arrays`,
-            event: OMITTED_TOO_DEEP,
-          },
+          index: item.index,
+          reason: `event is nested deeper than ${MAX_NESTING_DEPTH} levels of objects and arrays`,
+          event: OMITTED_TOO_DEEP,
         };
       }
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        return { dead: { index: item.index, reason: 'event is not a JSON object', event: value } };
+        return { index: item.index, reason: 'event is not a JSON object', event: value };
       }
       const event = value as Event;
-      const parsed = parseEventTime(event[eventTimeField], eventTimeField);
-      if (!parsed.ok) return { dead: { index: item.index, reason: parsed.error, event } };
-      const time = parsed.time;
+      const raw = event[eventTimeField];
+      let time: number;
+      // Epoch milliseconds in range, read as parseEventTime reads them without its result object per event.
+      if (typeof raw === 'number' && raw >= 0 && raw <= MAX_EVENT_TIME) time = Math.floor(raw);
+      else {
+        const parsed = parseEventTime(raw, eventTimeField);
+        if (!parsed.ok) return { index: item.index, reason: parsed.error, event };
+        time = parsed.time;
+      }
       // Arrival time bounds how far ahead an event may claim to be, as ingest does with its clock.
       if (time > arrivalMs + MAX_FUTURE_MS) {
         return {
-          dead: {
-            index: item.index,
-            reason: `event time ${new Date(time).toISOString()} is more than 1 hour after the record arrived (${new Date(arrivalMs).toISOString()})`,
-            event,
-          },
+          index: item.index,
+          reason: `event time ${new Date(time).toISOString()} is more than 1 hour after the record arrived (${new Date(arrivalMs).toISOString()})`,
+          event,
         };
       }
-      const matching = this.views.filter((view) => matchesWhere(event, view.spec.where));
-      const groups = matching.map((view) => groupValuesOf(event, view.spec.groupBy));
-      const keys = groups.map(groupKeyOf);
-      const tooLong = keys.findIndex((key) => Buffer.byteLength(key) > MAX_GROUP_KEY_BYTES);
-      if (tooLong >= 0) {
-        return {
-          dead: {
-            index: item.index,
-            view: matching[tooLong]!.spec.name,
-            reason: `group ${keys[tooLong]!.slice(0, 80)}… is ${Buffer.byteLength(keys[tooLong]!)} bytes; group values may take at most ${MAX_GROUP_KEY_BYTES} bytes together`,
-            event,
-          },
-        };
+      const { views, filters, passes, eventGroups } = this;
+      for (let f = 0; f < filters.length; f++) passes[f] = matchesWhere(event, filters[f]!);
+      for (let v = 0; v < views.length; v++) {
+        const view = views[v]!;
+        eventGroups[v] = passes[view.filter] ? groupOf(event, view.spec.groupBy, batchGroups[v]!) : null;
       }
-      return { event, time, matching, groups, keys };
+      for (let v = 0; v < views.length; v++) {
+        const group = eventGroups[v];
+        if (group && group.keyBytes > MAX_GROUP_KEY_BYTES) {
+          return {
+            index: item.index,
+            view: views[v]!.spec.name,
+            reason: `group ${group.groupKey.slice(0, 80)}… is ${group.keyBytes} bytes; group values may take at most ${MAX_GROUP_KEY_BYTES} bytes together`,
+            event,
+          };
+        }
+      }
+      this.admittedTime = time;
+      return undefined;
     } catch (err) {
       return {
-        dead: {
-          index: item.index,
-          reason: `event cannot be aggregated: ${(err as Error).message}`,
-          event: plainCopy(value),
-        },
+        index: item.index,
+        reason: `event cannot be aggregated: ${(err as Error).message}`,
+        event: plainCopy(value),
       };
     }
   }
+}
+
+/**
+ * False when `value` is surely not nested too deeply: a primitive, or an object none of whose fields is an
+ * object or array (most events). Reads the fields as `isTooDeep` would, so a field that throws throws here.
+ */
+function mayBeTooDeep(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) return true;
+  const fields = value as Record<string, unknown>;
+  for (const name in fields) {
+    const field = fields[name];
+    if (typeof field === 'object' && field !== null) return true;
+  }
+  return false;
+}
+
+function groupOfValue(value: string, groups: ViewGroups): BatchGroup {
+  let group = groups.byValue.get(value);
+  if (group === undefined) {
+    group = batchGroup([value]);
+    groups.byValue.set(value, group);
+  }
+  return group;
+}
+
+/** The event's group in a view grouped by `groupBy`, among those the batch met so far (added if new). */
+function groupOf(event: Event, groupBy: readonly string[], groups: ViewGroups): BatchGroup {
+  if (groupBy.length === 1) {
+    const raw = event[groupBy[0]!];
+    if (typeof raw === 'number') {
+      let group = groups.byNumber.get(raw);
+      if (group === undefined) {
+        group = groupOfValue(String(raw), groups);
+        groups.byNumber.set(raw, group);
+      }
+      return group;
+    }
+    const value = typeof raw === 'string' ? raw : groupValue(raw);
+    if (value === null) {
+      groups.other ??= batchGroup([null]);
+      return groups.other;
+    }
+    return groupOfValue(value, groups);
+  }
+  if (groupBy.length === 0) {
+    groups.other ??= batchGroup([]);
+    return groups.other;
+  }
+  const values = groupValuesOf(event, groupBy);
+  const key = groupKeyOf(values);
+  let group = groups.byValue.get(key);
+  if (group === undefined) {
+    group = batchGroup(values, key);
+    groups.byValue.set(key, group);
+  }
+  return group;
+}
+
+/** The pane of `group` at `paneStart`, touched first by record `seq`: numbered in the order panes are first touched. */
+function touch(
+  touched: Map<string, PlannedPane>,
+  panes: PlannedPane[],
+  view: CompiledView,
+  group: BatchGroup,
+  paneStart: number,
+  seq: string,
+): PlannedPane {
+  const key = paneKey({ viewId: view.viewId, groupKey: group.groupKey, paneStart });
+  // Only views of one name share a key, and names are unique: found here only for a config made by hand.
+  let pane = touched.get(key);
+  if (!pane) {
+    pane = {
+      key,
+      id: panes.length,
+      viewIndex: view.index,
+      viewId: view.viewId,
+      groupKey: group.groupKey,
+      group: group.group,
+      paneStart,
+      firstSeq: seq,
+    };
+    touched.set(key, pane);
+    panes.push(pane);
+  }
+  return pane;
+}
+
+/** Twice the room, the same contents. */
+function grown(array: Int32Array): Int32Array<ArrayBuffer> {
+  const bigger = new Int32Array(array.length * 2);
+  bigger.set(array);
+  return bigger;
 }

@@ -29,9 +29,33 @@ export function groupValuesOf(event: Event, groupBy: readonly string[]): GroupVa
   return groupBy.map((field) => groupValue(event[field]));
 }
 
-/** The group's identity in storage keys. */
+/**
+ * The group's identity in storage keys: exactly `JSON.stringify(values)` (stored keys depend on it), built
+ * without the serializer when every value is null or a string JSON writes as it is, as group values nearly
+ * always are; anything else goes to `JSON.stringify`.
+ */
 export function groupKeyOf(values: GroupValues): string {
-  return JSON.stringify(values);
+  let key = '[';
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (i > 0) key += ',';
+    if (value === null) key += 'null';
+    else if (typeof value === 'string' && isVerbatimInJson(value)) key += `"${value}"`;
+    else return JSON.stringify(values);
+  }
+  return `${key}]`;
+}
+
+/**
+ * Whether JSON writes `s` between its quotes unchanged: no quote, backslash or control character, which it
+ * escapes, and no surrogate, since it escapes lone ones (checking pairs is not worth it: they go the slow way).
+ */
+function isVerbatimInJson(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return false;
+  }
+  return true;
 }
 
 export function groupObject(view: ViewSpec, values: GroupValues): Record<string, string | null> {

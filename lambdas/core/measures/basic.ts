@@ -29,7 +29,7 @@ class Sum implements Accumulator {
     public n = 0,
   ) {}
   add(event: Event): void {
-    const v = numericValue(event, this.field);
+    const v = numericValue(event[this.field]);
     if (v !== undefined) this.addValue(v, 1);
   }
   addValue(v: number, n: number): void {
@@ -66,7 +66,7 @@ class Extreme implements Accumulator {
     public value: number | null = null,
   ) {}
   add(event: Event): void {
-    const v = numericValue(event, this.field);
+    const v = numericValue(event[this.field]);
     if (v !== undefined) this.offer(v);
   }
   offer(v: number): void {

@@ -140,7 +140,7 @@ export class HyperLogLog implements Accumulator {
   constructor(readonly field: string) {}
 
   add(event: Event): void {
-    const v = categoricalValue(event, this.field);
+    const v = categoricalValue(event[this.field]);
     if (v === undefined) return;
     hash64(v);
     this.addHash(hashHi, hashLo);

@@ -33,7 +33,7 @@ export class ExtremeBy implements Accumulator {
   ) {}
 
   add(event: Event): void {
-    let v = numericValue(event, this.field);
+    let v = numericValue(event[this.field]);
     if (v === undefined) return;
     if (v === 0) v = 0; // not -0
     const best = this.best;

@@ -159,7 +159,7 @@ export class QuantileSketch implements Accumulator {
   ) {}
 
   add(event: Event): void {
-    const v = numericValue(event, this.field);
+    const v = numericValue(event[this.field]);
     if (v !== undefined) this.addValue(v);
   }
 
