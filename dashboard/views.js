@@ -45,14 +45,11 @@ export function valueAt(measures, path) {
 
 /**
  * Why GET /views/{view}/groups cannot rank this view's groups, or null when it can.
- * @param {{ name: string, window: { type: string }, emit?: boolean, measures: unknown[] }} view
+ * @param {{ name: string, window: { type: string }, measures: unknown[] }} view
  */
 export function whyNoGroups(view) {
   if (view.window.type === 'session') {
     return `${view.name} has session windows, which start per group: there is no one window to rank the groups of.`;
-  }
-  if (view.emit === false) {
-    return `${view.name} does not publish its results (emit: false), which is how the groups of a window are found.`;
   }
   if (numericResults(view).length === 0) return `${view.name} has no numeric result to rank groups by.`;
   return null;

@@ -10,9 +10,10 @@
  * | result chunk       | `win|<view>@<ver>|<start>|<round>` | `<lowest group hash, 8 hex>` |
  * | shard progress     | `shard`                     | `<shardId>`                      |
  * | emitted through    | `pipeline`                  | `emitted-through`                |
- * | late / dead letter | `late` / `dead`             | `<arrival ms>|<shard>|<seq>`     |
+ * | late / dead letter | `late` / `dead`             | `<arrival ms>|<shard>|<seq>|<part>` |
  * | ingest counters    | `ingest`                    | `0`..`9` (spread over 10 items)  |
  * | window to emit     | `open|<view>@<ver>`         | `<readyAt>|<start>|<tag>`        |
+ * | session round cut  | `open|<view>@<ver>`         | `~cut|<bucket>|<round>`          |
  * | idempotency key    | `idem|<key>`                | `-`                              |
  * | record origin      | `rec|<part>|<key>`          | `-`                              |
  * | given-up batch     | `failed`                    | `<failed at ms>|<source>|<shard>|<first seq>` |

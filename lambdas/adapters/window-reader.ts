@@ -31,6 +31,11 @@ export type GroupPanes = Array<{ readonly paneStart: number; readonly partial: P
 
 /** Chunk lookups in flight at once for one group's read. */
 const CHUNK_READS = 8;
+/**
+ * Compacted windows one group's read looks into, at most (one small Query each): a page of results ends
+ * there, with a cursor, so a group seen in few of many windows is read page by page within the API's time.
+ */
+const MAX_WINDOWS_PER_READ = 128;
 
 export class WindowReader {
   readonly viewId: string;
@@ -121,6 +126,7 @@ export class WindowReader {
     const hash = groupHash(groupKey);
     const found: WindowResult[] = [];
     let cursor: string | null = null;
+    let examined = 0;
     for (;;) {
       const page: CompactedPage = await listCompacted.call(
         this.store,
@@ -143,6 +149,12 @@ export class WindowReader {
         if (!result) continue;
         if (found.length === req.limit) return { windows: found, nextStart: result.windowStart };
         found.push(result);
+      }
+      examined += windows.length;
+      // A group with data in few of many windows: the page ends here, and the cursor goes on from here.
+      const last = page.windows[page.windows.length - 1];
+      if (examined >= MAX_WINDOWS_PER_READ && last && page.windows.length === CHUNK_READS) {
+        return { windows: found, nextStart: last.windowStart + 1 };
       }
       if (page.windows.length < CHUNK_READS || page.nextCursor === cursor) break;
       cursor = page.nextCursor;

@@ -70,6 +70,7 @@ export const SHARD_PROCESSOR_STORE_CALLS = [
   'fixRoundCut',
   'listOpenWindows',
   'deleteOpenWindows',
+  'getCompacted',
   'putCompacted',
   'raiseCompactedThrough',
   'getEmittedThrough',

@@ -30,6 +30,7 @@ type Store = Pick<
   | 'fixRoundCut'
   | 'deleteOpenWindows'
   | 'raiseEmittedThrough'
+  | 'getCompacted'
   | 'putCompacted'
   | 'raiseCompactedThrough'
 >;
@@ -248,6 +249,8 @@ export class WindowEmitter {
     windowEnd: number,
     results: readonly GroupResult[],
   ): Promise<number> {
+    // A retried or concurrent emission: the window is there whole already, nothing to write again.
+    if (await this.store.getCompacted(reader.viewId, windowEnd, windowStart, round)) return 0;
     const chunks = packResults(results);
     const window: CompactedWindow = {
       viewId: reader.viewId,

@@ -285,8 +285,8 @@ export interface CompactedPage {
 /** Compacted windows: what the emitter publishes, and what final windows are read from. */
 export interface CompactedStore {
   /**
-   * Writes the chunks, then the window item that says they are all there. False, and nothing written, if
-   * the window was compacted already (a retried emission). `expiresAtS`: end of retention (epoch seconds).
+   * Writes the chunks (each once), then the window item that says they are all there; false if the window
+   * item was there already (another emitter finished first). `expiresAtS`: end of retention (epoch seconds).
    */
   putCompacted(window: CompactedWindow, chunks: readonly ResultChunk[], expiresAtS: number): Promise<boolean>;
   /** The compacted window of an entry, if it was compacted. */

@@ -93,7 +93,6 @@ export class MemoryPaneLog implements PaneLogStore, CompactedStore, Omit<OutboxS
   }
 
   async putCompacted(w: CompactedWindow, chunks: readonly ResultChunk[], expiresAtS: number): Promise<boolean> {
-    if (await this.getCompacted(w.viewId, w.windowEnd, w.windowStart, w.round)) return false;
     const pk = chunkPk(w.viewId, w.windowStart, w.round);
     const stored = this.chunks.get(pk) ?? new Map<string, ResultChunk>();
     this.chunks.set(pk, stored);

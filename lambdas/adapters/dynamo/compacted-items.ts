@@ -107,7 +107,7 @@ export function chunkFromItem(item: Item): ResultChunk {
 
 /** The calls each method makes, and the partition keys it touches. */
 export const COMPACTED_PERMISSIONS = {
-  putCompacted: table(['dynamodb:GetItem', 'dynamodb:PutItem'], ['wins|*', 'win|*']),
+  putCompacted: table(['dynamodb:PutItem'], ['wins|*', 'win|*']),
   getCompacted: table(['dynamodb:GetItem'], ['wins|*']),
   listCompacted: table(['dynamodb:Query'], ['wins|*']),
   getChunks: table(['dynamodb:Query'], ['win|*']),
@@ -118,7 +118,6 @@ export const COMPACTED_PERMISSIONS = {
 
 export class DynamoCompactedStore extends TableItems implements CompactedStore {
   async putCompacted(w: CompactedWindow, chunks: readonly ResultChunk[], expiresAtS: number): Promise<boolean> {
-    if (await this.getCompacted(w.viewId, w.windowEnd, w.windowStart, w.round)) return false;
     await forEachLimited(chunks, WRITE_CONCURRENCY, async (chunk) => {
       try {
         await this.client.send(
