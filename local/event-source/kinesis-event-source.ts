@@ -6,7 +6,8 @@
  *   concurrently (parallelization factor 1). A child shard starts only after its parents were read to the end
  *   (shard-lineage.ts).
  * - A batch is invoked when it holds `batchSize` records (or ~6 MB of payload), or when the batching window
- *   has passed since its first record was read (shard-reader.ts).
+ *   has passed since its first record was read (shard-reader.ts). The shard is read on while a batch is in
+ *   flight, so records that arrive during an invocation wait one window, not the invocation and then a window.
  * - After each invocation the batch is committed, bisected, retried or given up (delivery-decision.ts);
  *   records given up, or older than `maxRecordAgeSeconds`, go to the on-failure destination and are skipped.
  * - The checkpoint of a shard only moves forward, past records that were processed or sent to on-failure.
@@ -35,7 +36,7 @@ import {
 } from './lambda-payloads.ts';
 import { type EventSourceSettings, resolveSettings } from './settings.ts';
 import { lineageOf, parentsDone, type ShardLineage } from './shard-lineage.ts';
-import { ShardReader } from './shard-reader.ts';
+import { ShardReader, WINDOW_POLL_MS } from './shard-reader.ts';
 
 export type KinesisHandler = Handler<KinesisStreamEvent, KinesisStreamBatchResponse | undefined>;
 
@@ -320,12 +321,41 @@ export class KinesisEventSource {
   private async deliverNextBatch(shard: PolledShard): Promise<void> {
     const batch = shard.reader.nextBatch();
     shard.busy = true;
+    let done = false;
     try {
-      const done = await this.deliver(shard, batch, FIRST_ATTEMPT);
-      if (done) shard.reader.consume(batch.length);
+      const delivery = this.deliver(shard, batch, FIRST_ATTEMPT);
+      await this.readWhile(shard, delivery);
+      done = await delivery;
     } finally {
+      if (done) shard.reader.consume(batch.length);
+      else shard.reader.release();
       shard.busy = false;
     }
+  }
+
+  /**
+   * Reads the shard behind the batch in flight until `delivery` settles, every WINDOW_POLL_MS. A failed read
+   * is logged and tried again; the delivery's own outcome is left to the caller.
+   */
+  private async readWhile(shard: PolledShard, delivery: Promise<unknown>): Promise<void> {
+    let settled = false;
+    const finished = delivery.then(
+      () => {
+        settled = true;
+      },
+      () => {
+        settled = true;
+      },
+    );
+    while (!settled && !this.stopRequested) {
+      try {
+        await shard.reader.read();
+      } catch (err) {
+        if (!shard.reader.recover(err)) this.log(`[event-source] ${shard.shardId}: ${errorText(err)}; reading again`);
+      }
+      await Promise.race([finished, this.sleep(WINDOW_POLL_MS)]);
+    }
+    await finished;
   }
 
   /**

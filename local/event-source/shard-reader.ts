@@ -1,6 +1,8 @@
 /**
  * Reads one shard into a buffer and says when the buffer holds a batch due for delivery: `batchSize` records
  * (or ~6 MB of payload), or records whose batching window has passed since the first of them was read.
+ * While a batch is being delivered it stays at the front of the buffer, and reading goes on behind it for the
+ * next batch, whose window starts when its first record is read.
  */
 import {
   ExpiredIteratorException,
@@ -14,8 +16,11 @@ import {
 import { takeBatch } from './lambda-payloads.ts';
 import type { EventSourceSettings } from './settings.ts';
 
-/** While a batching window is open, look for more records this often (Kinesis allows 5 reads/s per shard). */
-const WINDOW_POLL_MS = 200;
+/**
+ * While a batching window is open, or a batch is in flight, look for more records this often (Kinesis allows
+ * 5 reads/s per shard).
+ */
+export const WINDOW_POLL_MS = 200;
 
 export interface ShardReaderOptions {
   readonly kinesis: KinesisClient;
@@ -33,8 +38,10 @@ export class ShardReader {
   private iterator?: string;
   /** Read from the stream, not yet delivered, oldest first. */
   private readonly buffer: KinesisRecord[] = [];
-  /** When the first record now in the buffer was read: the batching window runs from here. */
-  private bufferSince = 0;
+  /** When each record in the buffer was read, in the same order. */
+  private readonly readAt: number[] = [];
+  /** The first records of the buffer, handed out by nextBatch() and being delivered: not part of the next batch. */
+  private inFlight = 0;
   /** The stream returned no next iterator: the shard is closed and everything in it has been read. */
   private closed = false;
   private lastFetched?: string;
@@ -54,7 +61,7 @@ export class ShardReader {
   /** A batch should be delivered now: the buffer is full, its window has passed, or nothing more will come. */
   get batchDue(): boolean {
     const windowOver = Date.now() - this.bufferSince >= this.windowMs;
-    return this.buffer.length > 0 && (this.full || windowOver || this.closed);
+    return this.waiting > 0 && (this.full || windowOver || this.closed);
   }
 
   /** How long to wait before reading again while the batching window of the buffered records is open. */
@@ -72,13 +79,14 @@ export class ShardReader {
     const page = await this.options.kinesis.send(
       new GetRecordsCommand({
         ShardIterator: this.iterator,
-        Limit: this.options.settings.batchSize - this.buffer.length,
+        Limit: this.options.settings.batchSize - this.waiting,
       }),
     );
     const records = page.Records ?? [];
     if (records.length > 0) {
-      if (this.buffer.length === 0) this.bufferSince = Date.now();
+      const now = Date.now();
       this.buffer.push(...records);
+      for (let i = 0; i < records.length; i++) this.readAt.push(now);
       this.lastFetched = records.at(-1)!.SequenceNumber;
     }
     this.millisBehindLatest = page.MillisBehindLatest ?? 0;
@@ -87,15 +95,23 @@ export class ShardReader {
     return records.length;
   }
 
-  /** The batch at the front of the buffer; it stays there until consume(). */
+  /** The batch at the front of the buffer; it stays there, in flight, until consume() or release(). */
   nextBatch(): KinesisRecord[] {
-    return takeBatch(this.buffer, this.options.settings.batchSize);
+    const batch = takeBatch(this.buffer, this.options.settings.batchSize);
+    this.inFlight = batch.length;
+    return batch;
   }
 
-  /** Drops the first `count` records, delivered, from the buffer; the batching window starts again. */
+  /** Drops the first `count` records, delivered, from the buffer; the next batch's window runs from its first read. */
   consume(count: number): void {
     this.buffer.splice(0, count);
-    this.bufferSince = Date.now();
+    this.readAt.splice(0, count);
+    this.inFlight = 0;
+  }
+
+  /** The batch in flight was not delivered (stop() cut its retries short): it stays in the buffer. */
+  release(): void {
+    this.inFlight = 0;
   }
 
   /**
@@ -108,8 +124,18 @@ export class ShardReader {
     return true;
   }
 
+  /** Records read behind the batch in flight (all of the buffer when none is in flight). */
+  private get waiting(): number {
+    return this.buffer.length - this.inFlight;
+  }
+
+  /** When the first record waiting was read: its batching window runs from here. */
+  private get bufferSince(): number {
+    return this.readAt[this.inFlight] ?? Date.now();
+  }
+
   private get full(): boolean {
-    return this.buffer.length >= this.options.settings.batchSize;
+    return this.waiting >= this.options.settings.batchSize;
   }
 
   private get windowMs(): number {

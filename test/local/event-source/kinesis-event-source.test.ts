@@ -138,6 +138,36 @@ describe('KinesisEventSource delivery', () => {
     expect(recorder.invocations.map((i) => i.texts)).toEqual([['a0', 'a1', 'a2', 'b0', 'b1']]);
     expect(recorder.invocations[0]!.at - putAt).toBeGreaterThanOrEqual(950);
   });
+
+  it('reads on while a batch is in flight, so records put during an invocation wait one window, not the invocation and a window', async () => {
+    // GIVEN a 1 s batching window and a function whose first invocation takes 2 s
+    const stream = await emulator.newStream(1);
+    const recorder = recordingHandler();
+    let first = true;
+    const slowFirst: KinesisHandler = async (event) => {
+      const result = await recorder.handler(event);
+      if (first) {
+        first = false;
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+      }
+      return result;
+    };
+    const { source } = await startSource(stream, slowFirst, { batchSize: 100, maxBatchingWindowSeconds: 1 });
+    await putTexts(emulator.kinesis, stream.streamName, texts(2, 'a'));
+    await expect.poll(() => recorder.invocations.length, { timeout: 10_000, interval: 20 }).toBe(1);
+
+    // WHEN records are put while that invocation runs
+    const putAt = Date.now();
+    await putTexts(emulator.kinesis, stream.streamName, texts(2, 'b'));
+    await source.drained();
+
+    // THEN they make the next batch, invoked as the first ends (their window passed meanwhile), not a window later
+    expect(recorder.invocations.map((i) => i.texts)).toEqual([
+      ['a0', 'a1'],
+      ['b0', 'b1'],
+    ]);
+    expect(recorder.invocations[1]!.at - putAt).toBeLessThan(2_600);
+  });
 });
 
 describe('KinesisEventSource errors', () => {
