@@ -83,7 +83,7 @@ describe('AWS twin', () => {
     const query = new QueryCommand({
       TableName: TABLE.name,
       KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': S(`pane|v@1|${'x'.repeat(2_100)}`) },
+      ExpressionAttributeValues: { ':pk': S(`log|v@1|${'x'.repeat(2_100)}`) },
     });
 
     await expect(as('eddy-query', () => dynamodb.send(query))).rejects.toMatchObject({
