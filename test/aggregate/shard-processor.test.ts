@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { shardStateItem } from '../../lambdas/adapters/dynamo/shard-progress-items.ts';
 import { toBatchRecord } from '../../lambdas/aggregate/kinesis-records.ts';
 import { ShardProcessor } from '../../lambdas/aggregate/shard-processor.ts';
 import { normalizeConfig } from '../../lambdas/core/config.ts';
@@ -137,6 +138,34 @@ describe('ShardProcessor', () => {
 
     expect(report.replacedItems).toBe(1);
     expect(store.paneEvents(T)).toBe(2);
+  });
+});
+
+describe('ShardProcessor with a batch that spans many panes (a backfill)', () => {
+  it('stores its intent coarsely and still counts each event once when a crashed attempt is retried', async () => {
+    const perSecond = normalizeConfig({
+      views: [{ name: 's', groupBy: [], window: { type: 'tumbling', size: '1s' }, measures: [{ fn: 'count' }] }],
+    });
+    const store = new MemoryStateStore();
+    const processor = new ShardProcessor(perSecond, store, () => T + 100_000_000);
+    // 20,000 events a second apart: 20,000 panes, more keys than one shard item holds exactly.
+    const records = Array.from({ length: 200 }, (_, r) =>
+      toBatchRecord(
+        packedRecord(
+          'shard-a',
+          Array.from({ length: 100 }, (_, i) => ({ dateTime: T + (r * 100 + i) * 1_000 })),
+          T + 100_000_000,
+        ),
+      ),
+    );
+    store.failDeltaWriteAfter = 5_000;
+    await expect(processor.process('shard-a', records)).rejects.toThrow(/simulated crash/);
+    const item = shardStateItem((await store.getShardStates())[0]!);
+    expect(item.intent!.S!.length).toBeLessThan(1_000);
+
+    await processor.process('shard-a', records);
+
+    expect(store.paneEvents()).toBe(20_000);
   });
 });
 

@@ -115,6 +115,9 @@ export interface CapacityTotals {
   readonly byKind: Readonly<Record<string, Readonly<KindTotals>>>;
 }
 
+/** DynamoDB's item size limit. */
+export const MAX_ITEM_BYTES = 400 * 1024;
+
 /**
  * Meters DynamoDB requests as on-demand mode bills them, by kind of item (a label the caller picks: `pane`,
  * `shard`, ...), and keeps the size of every live item.
@@ -179,6 +182,10 @@ export class CapacityMeter {
    * and leaves it.
    */
   put(kind: string, item: Item, options?: { readonly conditionFailed?: boolean }): void {
+    // DynamoDB refuses the request, as the adapter would see it.
+    if (itemSize(item) > MAX_ITEM_BYTES) {
+      throw new Error(`ValidationException: Item size has exceeded the maximum allowed size (${kind} item)`);
+    }
     const key = itemKey(item);
     const before = this.live.get(key) ?? 0;
     const totals = this.kind(kind);

@@ -22,8 +22,10 @@ import {
 } from '../../lambdas/adapters/dynamo/ingest-ledger-items.ts';
 import { recordOriginItem } from '../../lambdas/adapters/dynamo/record-origin-items.ts';
 import {
+  decodeIntent,
   emittedThroughItem,
   emittedThroughKey,
+  encodeIntent,
   shardStateItem,
 } from '../../lambdas/adapters/dynamo/shard-progress-items.ts';
 import { sideRecordItems } from '../../lambdas/adapters/dynamo/side-record-items.ts';
@@ -120,7 +122,9 @@ export class MemoryStateStore implements StateStore {
     const ok = expectExisting ? current !== undefined && current.seq === expectedSeq : current === undefined;
     this.meter.put('shard', shardStateItem(state), { conditionFailed: !ok });
     if (!ok) throw new ConcurrentWriteError(`shard ${state.shardId}`);
-    this.shards.set(state.shardId, structuredClone({ ...state, intent: state.intent ?? null }));
+    // As the adapter stores it (a large intent coarsely).
+    const intent = state.intent ? decodeIntent(encodeIntent(state.intent)) : null;
+    this.shards.set(state.shardId, structuredClone({ ...state, intent }));
   }
 
   async putSideRecords(kind: SideKind, shardId: string, records: readonly SideRecord[]): Promise<void> {

@@ -1,23 +1,54 @@
 /** Shard progress (`shard`, one item per shard) and the emitted-through watermark (`pipeline`). */
 import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DELTA_BUCKETS } from '../../core/pane-log.ts';
 import type { DeltaIntent, ShardProgressStore, ShardState } from '../../core/store.ts';
 import type { Permission } from '../permissions.ts';
 import { type Item, isConditionFailure, N, nullableNum, num, S, str, TableItems, table } from './table.ts';
 
-/** An intent as stored: keys grouped by view, `[paneStart, bucket, parts, fromPart]` each. */
-function encodeIntent(intent: DeltaIntent): string {
+/**
+ * Above this, an intent is stored coarsely: a batch that spans many panes (a backfill of old events) would
+ * otherwise list more keys than a 400 KB item holds.
+ */
+const MAX_EXACT_INTENT_CHARS = 64_000;
+
+/**
+ * An intent as stored. Exactly: keys grouped by view, `[paneStart, bucket, parts, fromPart]` each. Coarsely:
+ * per view, the pane starts as runs `[first, step, count]`, every bucket, and the most parts of any key: a
+ * superset of the keys, which is all a later attempt needs (deleting an item that is not there is harmless).
+ */
+export function encodeIntent(intent: DeltaIntent): string {
   const byView: Record<string, number[][]> = {};
   for (const k of intent.keys) {
     const rows = byView[k.viewId] ?? [];
     rows.push([k.paneStart, k.bucket, k.parts, k.fromPart ?? 0]);
     byView[k.viewId] = rows;
   }
-  return JSON.stringify({ f: intent.firstSeq, v: byView });
+  const exact = JSON.stringify({ f: intent.firstSeq, v: byView });
+  if (exact.length <= MAX_EXACT_INTENT_CHARS) return exact;
+  const coarse: Record<string, { runs: number[][]; parts: number }> = {};
+  for (const [viewId, rows] of Object.entries(byView)) {
+    const starts = [...new Set(rows.map((r) => r[0]!))].sort((a, b) => a - b);
+    const runs: number[][] = [];
+    for (const start of starts) {
+      const run = runs[runs.length - 1];
+      if (run && run[2] === 1) {
+        run[1] = start - run[0]!;
+        run[2] = 2;
+      } else if (run && start === run[0]! + run[1]! * run[2]!) run[2]!++;
+      else runs.push([start, 0, 1]);
+    }
+    coarse[viewId] = { runs, parts: Math.max(...rows.map((r) => r[2]!)) };
+  }
+  return JSON.stringify({ f: intent.firstSeq, c: coarse });
 }
 
-function decodeIntent(text: string): DeltaIntent {
-  const { f, v } = JSON.parse(text) as { f: string; v: Record<string, number[][]> };
-  const keys = Object.entries(v).flatMap(([viewId, rows]) =>
+export function decodeIntent(text: string): DeltaIntent {
+  const stored = JSON.parse(text) as {
+    f: string;
+    v?: Record<string, number[][]>;
+    c?: Record<string, { runs: number[][]; parts: number }>;
+  };
+  const keys = Object.entries(stored.v ?? {}).flatMap(([viewId, rows]) =>
     rows.map(([paneStart, bucket, parts, fromPart]) => ({
       viewId,
       paneStart: paneStart!,
@@ -26,7 +57,16 @@ function decodeIntent(text: string): DeltaIntent {
       fromPart: fromPart!,
     })),
   );
-  return { firstSeq: f, keys };
+  for (const [viewId, { runs, parts }] of Object.entries(stored.c ?? {})) {
+    for (const [first, step, count] of runs) {
+      for (let i = 0; i < count!; i++) {
+        for (let bucket = 0; bucket < DELTA_BUCKETS; bucket++) {
+          keys.push({ viewId, paneStart: first! + i * step!, bucket, parts, fromPart: 0 });
+        }
+      }
+    }
+  }
+  return { firstSeq: stored.f, keys };
 }
 
 function shardFromItem(item: Item): ShardState {
