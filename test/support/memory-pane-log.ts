@@ -4,7 +4,13 @@
  * write (their own item builders), so the bench's WCU and RCU are the adapter's. Part of MemoryStateStore.
  */
 import { inflateRawSync } from 'node:zlib';
-import { chunkItem, chunkPk, compactedWindowItem } from '../../lambdas/adapters/dynamo/compacted-items.ts';
+import {
+  chunkItem,
+  chunkPk,
+  compactedListBounds,
+  compactedWindowItem,
+  compactedWindowKey,
+} from '../../lambdas/adapters/dynamo/compacted-items.ts';
 import { deltaItem, deltaItemKeys } from '../../lambdas/adapters/dynamo/delta-items.ts';
 import { openWindowItems, roundCutKey } from '../../lambdas/adapters/dynamo/outbox-items.ts';
 import {
@@ -27,8 +33,7 @@ import { type CapacityMeter, itemKey } from './capacity-meter.ts';
 const pad = (n: number, digits = 15): string => String(n).padStart(digits, '0');
 const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 /** A sort key of the `wins|` partition (compactedWindowItem's). */
-const windowSk = (w: Pick<CompactedWindow, 'windowEnd' | 'windowStart' | 'round'>): string =>
-  `${pad(w.windowEnd)}|${pad(w.windowStart)}|${pad(w.round, 3)}`;
+const windowSk = compactedWindowKey;
 
 interface StoredDelta {
   readonly pk: string;
@@ -131,8 +136,7 @@ export class MemoryPaneLog implements PaneLogStore, CompactedStore, Omit<OutboxS
     limit: number,
     cursor: string | null,
   ): Promise<CompactedPage> {
-    const from = cursor ? `${cursor}\u0000` : pad(Math.max(0, fromEnd));
-    const until = pad(Math.max(0, Math.min(untilEnd, 10 ** 15 - 1)));
+    const { from, until } = compactedListBounds(fromEnd, untilEnd, cursor);
     const page = [...this.windows.values()]
       .filter((w) => w.viewId === viewId)
       .map((w) => ({ w, sk: windowSk(w) }))

@@ -39,6 +39,14 @@ export function compactedWindowKey(w: Pick<CompactedWindow, 'windowEnd' | 'windo
   return windowSk(w.windowEnd, w.windowStart, w.round);
 }
 
+/** The sort-key bounds of listCompacted: [from, until), after the cursor if there is one. */
+export function compactedListBounds(fromEnd: number, untilEnd: number, cursor: string | null) {
+  return {
+    from: cursor ? `${cursor}\u0000` : pad(Math.max(0, fromEnd), PANE_START_DIGITS),
+    until: pad(Math.max(0, Math.min(untilEnd, 10 ** PANE_START_DIGITS - 1)), PANE_START_DIGITS),
+  };
+}
+
 function windowSk(windowEnd: number, windowStart: number, round: number): string {
   return `${pad(windowEnd, PANE_START_DIGITS)}|${pad(windowStart, PANE_START_DIGITS)}|${pad(round, ROUND_DIGITS)}`;
 }
@@ -171,8 +179,7 @@ export class DynamoCompactedStore extends TableItems implements CompactedStore {
     limit: number,
     cursor: string | null,
   ): Promise<CompactedPage> {
-    const from = cursor ? `${cursor}\u0000` : pad(Math.max(0, fromEnd), PANE_START_DIGITS);
-    const until = pad(Math.max(0, Math.min(untilEnd, 10 ** PANE_START_DIGITS - 1)), PANE_START_DIGITS);
+    const { from, until } = compactedListBounds(fromEnd, untilEnd, cursor);
     if (from >= until) return { windows: [], nextCursor: cursor };
     const out = await this.client.send(
       new QueryCommand({
