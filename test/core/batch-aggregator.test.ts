@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BatchAggregator, type BatchRecord } from '../../lambdas/core/batch-aggregator.ts';
 import { normalizeConfig } from '../../lambdas/core/config.ts';
+import { createMeasure } from '../../lambdas/core/measures/index.ts';
 import { MAX_NESTING_DEPTH, OMITTED_TOO_DEEP } from '../../lambdas/core/nesting.ts';
 
 const config = normalizeConfig({
@@ -16,6 +17,44 @@ const record = (...times: Array<number | unknown>): BatchRecord => ({
 });
 
 describe('BatchAggregator', () => {
+  it('folds each measure of a pane exactly as its own add would, fields missing, mistyped or shared', () => {
+    const measured = normalizeConfig({
+      views: [
+        {
+          name: 'mixed',
+          groupBy: [],
+          window: { type: 'tumbling', size: '10s' },
+          measures: [
+            { fn: 'count' },
+            { fn: 'sum', field: 'price' },
+            { fn: 'min', field: 'qty' },
+            { fn: 'max', field: 'price' },
+            { fn: 'distinct', field: 'bidder' },
+            { fn: 'avg', field: 'price' },
+            { fn: 'topk', field: 'bidder', k: 2 },
+          ],
+        },
+      ],
+    });
+    const events = [
+      { dateTime: T, price: 3, qty: 2, bidder: 7 },
+      { dateTime: T + 1, price: 'x', qty: -1, bidder: '7' },
+      { dateTime: T + 2, qty: Number.NaN, bidder: -8 },
+      { dateTime: T + 3, price: 0.1, qty: 5, bidder: 'b' },
+      { dateTime: T + 4, price: -2.5, bidder: 2 ** 40 },
+    ];
+    const result = new BatchAggregator(measured).aggregate([record(...events)], {
+      maxEventTime: null,
+      watermarkFloor: null,
+    });
+    const expected = measured.views[0]!.measures.map((spec) => {
+      const acc = createMeasure(spec).create();
+      for (const event of events) acc.add(event);
+      return acc.encode();
+    });
+    expect([...result.panes.values()][0]!.accumulators.map((acc) => acc.encode())).toEqual(expected);
+  });
+
   it('judges an event late only once the watermark passed its window end plus the allowed lateness', () => {
     const agg = new BatchAggregator(config);
     // After an event at T+19s the watermark is T+15s: window [T, T+10s) is final (10s + 5s <= 15s).

@@ -41,6 +41,22 @@ describe('distinct', () => {
     expect(acc.result()).toBe(2);
   });
 
+  it('encodes integer ids exactly as their decimal strings, whatever their sign and size', () => {
+    const random = mulberry32(9);
+    const ids = [0, -0, 7, -7, 9, 10, 99, 100, -100, 2 ** 31, -(2 ** 31) - 1, 2 ** 32, Number.MAX_SAFE_INTEGER];
+    ids.push(Number.MIN_SAFE_INTEGER);
+    for (let i = 0; i < 200; i++) ids.push(Math.floor((random() - 0.5) * 2 * Number.MAX_SAFE_INTEGER));
+    const asNumbers = fold(
+      DISTINCT,
+      ids.map((bidder) => ({ bidder })),
+    );
+    const asStrings = fold(
+      DISTINCT,
+      ids.map((bidder) => ({ bidder: String(bidder) })),
+    );
+    expect(asNumbers.encode()).toEqual(asStrings.encode());
+  });
+
   it('is exact for sets up to the sparse limit, in one partial and merged', () => {
     const events = bids(SPARSE_LIMIT, 5 * SPARSE_LIMIT, 1);
     expect(fold(DISTINCT, events).result()).toBe(SPARSE_LIMIT);

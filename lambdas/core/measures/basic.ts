@@ -1,7 +1,7 @@
 import type { MeasureSpec } from '../config.ts';
 import { type Accumulator, type Event, type Measure, numericValue } from './measure.ts';
 
-class Count implements Accumulator {
+export class Count implements Accumulator {
   constructor(public n = 0) {}
   add(): void {
     this.n++;
@@ -21,7 +21,7 @@ class Count implements Accumulator {
  * Neumaier-compensated sum, so that the same values summed in another batching or merge order agree to the
  * last bits far more often than a naive float sum would (exactly, for integers below 2^53).
  */
-class Sum implements Accumulator {
+export class Sum implements Accumulator {
   constructor(
     readonly field: string,
     public sum = 0,
@@ -59,7 +59,7 @@ class Avg extends Sum {
   }
 }
 
-class Extreme implements Accumulator {
+export class Extreme implements Accumulator {
   constructor(
     readonly field: string,
     readonly sign: 1 | -1,
