@@ -5,7 +5,7 @@
  * watermark just before that record (max event time of every earlier record of the shard, minus the
  * out-of-orderness), a function of the shard's record sequence alone. However Lambda splits, bisects or
  * retries the batch, every record gets the same verdict, so a retry recomputes exactly what the first
- * attempt wrote, and the per-item sequence numbers let the store skip what was already applied.
+ * attempt wrote (and the shard's intent replaces what that attempt stored: see ShardProcessor).
  */
 import type { PipelineConfig, ViewSpec } from './config.ts';
 import { MAX_EVENT_TIME, MAX_FUTURE_MS, parseEventTime } from './event-time.ts';
@@ -46,13 +46,10 @@ export function addCounters(a: BatchCounters, b: BatchCounters): BatchCounters {
   };
 }
 
-/** What a batch adds to one pane: a partial aggregate (see core/pane.ts) and the records it comes from. */
+/** What a batch adds to one pane: a partial aggregate (see core/pane.ts). */
 export interface PaneDelta extends PanePartial, PaneRef {
   readonly viewIndex: number;
   readonly group: GroupValues;
-  /** Sequence numbers of the first and last record that touched this pane in the batch. */
-  firstSeq: string;
-  lastSeq: string;
 }
 
 /** An event set aside: late for a view, or unreadable. */
@@ -86,28 +83,23 @@ export interface BatchCounters {
   duplicates: number;
 }
 
-/** A pane the batch touches: which one, and the first record that touches it. */
+/** A pane the batch touches. */
 export interface TouchedPane extends PaneRef {
   readonly viewIndex: number;
   readonly groupKey: string;
   readonly group: GroupValues;
   readonly paneStart: number;
-  readonly firstSeq: string;
 }
 
 /**
  * The events to aggregate and the panes each goes to (one per view it is on time for), as flat arrays: a batch
  * holds tens of thousands of events between planning and accumulating, and one object per event would cost
  * the garbage collector more than aggregating them does. The numbers are in typed arrays, outside the heap the
- * collector copies. Event i is in record `records[i]` (an index into `seqs`) and goes to panes
- * `paneIds[ends[i-1]..ends[i])`, indexes into `panes`.
+ * collector copies. Event i goes to panes `paneIds[ends[i-1]..ends[i])`, indexes into `panes`.
  */
 interface PlannedEvents {
   readonly events: Event[];
   readonly times: Float64Array;
-  readonly records: Int32Array;
-  /** The sequence number of each record of the batch. */
-  readonly seqs: readonly string[];
   readonly ends: Int32Array;
   readonly paneIds: Int32Array;
   readonly panes: Array<TouchedPane & { readonly key: string }>;
@@ -266,7 +258,6 @@ export class BatchAggregator {
     for (const record of records) items += record.items.length;
     const events: Event[] = [];
     const times = new Float64Array(items);
-    const recordOf = new Int32Array(items);
     const ends = new Int32Array(items);
     // One pane per event to start with; grown as events go to more.
     let paneIds: Int32Array<ArrayBuffer> = new Int32Array(items + 16);
@@ -320,7 +311,7 @@ export class BatchAggregator {
           if (pane === undefined || pane.paneStart !== paneStart) {
             pane = group.panes.get(paneStart);
             if (pane === undefined) {
-              pane = touch(touched, panes, view, group, paneStart, record.seq);
+              pane = touch(touched, panes, view, group, paneStart);
               group.panes.set(paneStart, pane);
             }
             group.lastPane = pane;
@@ -332,7 +323,6 @@ export class BatchAggregator {
           const i = events.length;
           events.push(event);
           times[i] = time;
-          recordOf[i] = r;
           ends[i] = paneCount;
         }
       }
@@ -348,8 +338,6 @@ export class BatchAggregator {
     const planned: PlannedEvents = {
       events,
       times: times.subarray(0, n),
-      records: recordOf.subarray(0, n),
-      seqs: records.map((record) => record.seq),
       ends: ends.subarray(0, n),
       paneIds: paneIds.subarray(0, paneCount),
       panes,
@@ -358,19 +346,15 @@ export class BatchAggregator {
   }
 
   /**
-   * Folds the planned events into one delta per pane, once. `appliedThrough` gives, for a pane a failed attempt
-   * of this batch already wrote, the sequence number of the last record stored in it: records up to it are
-   * left out of that pane (they are in it already). A pane left with nothing to add has no delta.
+   * Folds the planned events into one delta per pane, once.
    *
    * View by view, each view's events in batch order: every pane gets the same folds in the same order as event
    * by event, but the state of a view with few panes stays in cache while the events stream past it, and each
    * pass reads the events in the order they lie in memory. Event by event, every event reached the state of
    * six views in turn, and waiting on memory was most of the time.
    */
-  accumulate(plan: BatchPlan, appliedThrough: ReadonlyMap<string, string> = new Map()): Map<string, PaneDelta> {
-    const { events, times, records, seqs, ends, paneIds, panes: touched } = plan.planned;
-    const applied: Array<string | undefined> | null =
-      appliedThrough.size > 0 ? touched.map((p) => appliedThrough.get(p.key)) : null;
+  accumulate(plan: BatchPlan): Map<string, PaneDelta> {
+    const { events, times, ends, paneIds, panes: touched } = plan.planned;
     const deltas: Array<PaneDelta | undefined> = new Array(touched.length);
     const deltaViews: CompiledView[] = new Array(touched.length);
     // The touches (event i goes to pane id) ordered by view, then event: a stable counting sort.
@@ -392,12 +376,7 @@ export class BatchAggregator {
       const i = touchEvent[k]!;
       const event = events[i]!;
       const time = times[i]!;
-      const seq = seqs[records[i]!]!;
       const id = touchPane[k]!;
-      if (applied !== null) {
-        const after = applied[id];
-        if (after !== undefined && seq <= after) continue;
-      }
       let pane = deltas[id];
       let view: CompiledView;
       if (!pane) {
@@ -413,8 +392,6 @@ export class BatchAggregator {
           count: 0,
           minTime: time,
           maxTime: time,
-          firstSeq: seq,
-          lastSeq: seq,
         };
         deltas[id] = pane;
         deltaViews[id] = view;
@@ -443,7 +420,6 @@ export class BatchAggregator {
       pane.count++;
       if (time < pane.minTime) pane.minTime = time;
       if (time > pane.maxTime) pane.maxTime = time;
-      pane.lastSeq = seq;
     }
     const panes = new Map<string, PaneDelta>();
     deltas.forEach((delta, id) => {
@@ -592,14 +568,13 @@ function groupOf(event: Event, groupBy: readonly string[], groups: ViewGroups): 
   return group;
 }
 
-/** The pane of `group` at `paneStart`, touched first by record `seq`: numbered in the order panes are first touched. */
+/** The pane of `group` at `paneStart`: numbered in the order panes are first touched. */
 function touch(
   touched: Map<string, PlannedPane>,
   panes: PlannedPane[],
   view: CompiledView,
   group: BatchGroup,
   paneStart: number,
-  seq: string,
 ): PlannedPane {
   const key = paneKey({ viewId: view.viewId, groupKey: group.groupKey, paneStart });
   // Only views of one name share a key, and names are unique: found here only for a config made by hand.
@@ -613,7 +588,6 @@ function touch(
       groupKey: group.groupKey,
       group: group.group,
       paneStart,
-      firstSeq: seq,
     };
     touched.set(key, pane);
     panes.push(pane);
