@@ -2,7 +2,7 @@
  * A view's published results in window-end order (GET /emitted): the compacted windows, each unpacked from its
  * chunks. A cursor is the last window read whole and how many results of the next one were already given.
  */
-import { groupObject } from '../core/group.ts';
+import { groupObject, groupValuesOfKey } from '../core/group.ts';
 import { unpackResults } from '../core/pane-log.ts';
 import type { EmittedPage, EmittedResult, StateStore } from '../core/store.ts';
 import { compactedWindowKey } from './dynamo/compacted-items.ts';
@@ -33,7 +33,7 @@ export async function listEmitted(
       for (const r of taken) {
         results.push({
           view: w.view,
-          group: groupObject(reader.view, JSON.parse(r.groupKey) as (string | null)[]),
+          group: groupObject(reader.view, groupValuesOfKey(r.groupKey)),
           groupKey: r.groupKey,
           windowStart: r.windowStart,
           windowEnd: r.windowEnd,

@@ -9,7 +9,7 @@
  * A window is looked up compacted first: the emitter writes the window item only after all its chunks, and
  * deltas stay (until retention) after compaction, so a window is read whole one way or the other.
  */
-import { groupObject } from '../core/group.ts';
+import { groupObject, groupValuesOfKey } from '../core/group.ts';
 import { unpackResults } from '../core/pane-log.ts';
 import type { StateStore } from '../core/store.ts';
 import type { WindowReader } from './window-reader.ts';
@@ -38,7 +38,7 @@ export async function readWindowGroups(
   const windowEnd = windowStart + window.sizeMs;
   const toGroup = (groupKey: string, measures: Record<string, unknown>): WindowGroup => ({
     groupKey,
-    group: groupObject(reader.view, JSON.parse(groupKey) as (string | null)[]),
+    group: groupObject(reader.view, groupValuesOfKey(groupKey)),
     measures,
   });
 

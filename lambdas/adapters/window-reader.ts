@@ -24,7 +24,8 @@ import {
 
 export { END_OF_TIME };
 
-export type WindowReaderStore = Pick<StateStore, 'queryDeltas' | 'getCompactedThrough' | 'listCompacted' | 'getChunk'>;
+/** Where one group's final windows are read from, when they are compacted. */
+export type CompactedReads = Pick<StateStore, 'getCompactedThrough' | 'listCompacted' | 'getChunk'>;
 
 /** A group's pane partials, ascending by pane start (several per pane: one per shard and batch). */
 export type GroupPanes = Array<{ readonly paneStart: number; readonly partial: PanePartial }>;
@@ -44,7 +45,9 @@ export class WindowReader {
 
   constructor(
     readonly view: ViewSpec,
-    private readonly store: Partial<WindowReaderStore> & Pick<StateStore, 'queryDeltas'>,
+    private readonly store: Pick<StateStore, 'queryDeltas'>,
+    /** Without it (the emitter), one group's windows are all composed from deltas. */
+    private readonly compacted?: CompactedReads,
   ) {
     this.viewId = viewIdOf(view);
     this.measures = new ViewMeasures(view);
@@ -56,12 +59,12 @@ export class WindowReader {
     const window = this.view.window;
     let compacted: WindowResult[] = [];
     let from = req.from;
-    if (window.type !== 'session' && this.store.getCompactedThrough) {
+    if (window.type !== 'session' && this.compacted) {
       // Windows ending at or before `through` are compacted: a window with data has its chunks.
-      const through = await this.store.getCompactedThrough(this.viewId);
+      const through = await this.compacted.getCompactedThrough(this.viewId);
       const compactedTo = through === null ? req.from : Math.min(req.to, through - window.sizeMs + 1);
       if (compactedTo > req.from) {
-        const page = await this.readCompacted(groupKey, req.from, compactedTo, req);
+        const page = await this.readCompacted(this.compacted, window.sizeMs, groupKey, req.from, compactedTo, req);
         if (page.nextStart !== null) return page;
         compacted = page.windows;
         from = compactedTo;
@@ -119,26 +122,23 @@ export class WindowReader {
   }
 
   /** The group's results of compacted windows starting in [from, to): one chunk read per window. */
-  private async readCompacted(groupKey: string, from: number, to: number, req: ComposeRequest): Promise<ComposedPage> {
-    const { listCompacted, getChunk } = this.store;
-    if (!listCompacted || !getChunk || this.view.window.type === 'session') return { windows: [], nextStart: null };
-    const size = this.view.window.sizeMs;
+  private async readCompacted(
+    store: CompactedReads,
+    size: number,
+    groupKey: string,
+    from: number,
+    to: number,
+    req: ComposeRequest,
+  ): Promise<ComposedPage> {
     const hash = groupHash(groupKey);
     const found: WindowResult[] = [];
     let cursor: string | null = null;
     let examined = 0;
     for (;;) {
-      const page: CompactedPage = await listCompacted.call(
-        this.store,
-        this.viewId,
-        from + size,
-        to + size,
-        CHUNK_READS,
-        cursor,
-      );
+      const page: CompactedPage = await store.listCompacted(this.viewId, from + size, to + size, CHUNK_READS, cursor);
       const windows: Array<{ w: CompactedWindow; result?: WindowResult }> = page.windows.map((w) => ({ w }));
       await forEachLimited(windows, CHUNK_READS, async (entry) => {
-        const chunk = await getChunk.call(this.store, entry.w, hash);
+        const chunk = await store.getChunk(entry.w, hash);
         const r = chunk ? unpackResults(chunk.data).find((g) => g.groupKey === groupKey) : undefined;
         if (r) {
           const { windowStart, windowEnd, count, measures } = r;

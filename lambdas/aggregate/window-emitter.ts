@@ -140,7 +140,8 @@ export class WindowEmitter {
     const { from, to } = reader.windows.entryWindows(windowStart);
     const range = reader.windows.paneRange(from, to);
     const groups = await reader.allGroupPanes(range.from, range.to);
-    const req = { from, to, limit: 1, watermark: entry.readyAt + this.config.allowedLatenessMs, ...this.lateness() };
+    const lateness = this.config.allowedLatenessMs;
+    const req = { from, to, limit: 1, watermark: entry.readyAt + lateness, allowedLatenessMs: lateness };
     const results: GroupResult[] = [];
     for (const [groupKey, panes] of groups) {
       const [r] = (await reader.compose(panes, req)).windows;
@@ -270,9 +271,5 @@ export class WindowEmitter {
   /** The end of a compacted window's retention, from now. */
   private expiresAtS(reader: WindowReader): number {
     return Math.ceil((this.now() + reader.view.retentionMs) / 1000);
-  }
-
-  private lateness() {
-    return { allowedLatenessMs: this.config.allowedLatenessMs };
   }
 }

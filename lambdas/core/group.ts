@@ -29,6 +29,11 @@ export function groupValuesOf(event: Event, groupBy: readonly string[]): GroupVa
   return groupBy.map((field) => groupValue(event[field]));
 }
 
+/** The group values a group key was made of (groupKeyOf's inverse). */
+export function groupValuesOfKey(groupKey: string): GroupValues {
+  return JSON.parse(groupKey) as GroupValues;
+}
+
 /**
  * The group's identity in storage keys: exactly `JSON.stringify(values)` (stored keys depend on it), built
  * without the serializer when every value is null or a string JSON writes as it is, as group values nearly
@@ -58,7 +63,7 @@ function isVerbatimInJson(s: string): boolean {
   return true;
 }
 
-export function groupObject(view: ViewSpec, values: GroupValues): Record<string, string | null> {
+export function groupObject(view: Pick<ViewSpec, 'groupBy'>, values: GroupValues): Record<string, string | null> {
   return Object.fromEntries(view.groupBy.map((field, i) => [field, values[i] ?? null]));
 }
 

@@ -13,6 +13,7 @@ import { logger } from '../adapters/environment.ts';
 import { tracedHandler } from '../adapters/observability.ts';
 import { RESOURCE_ENV } from '../adapters/permissions.ts';
 import { ResultsBus } from '../adapters/results-bus.ts';
+import { groupObject, groupValuesOfKey } from '../core/group.ts';
 import { unpackResults } from '../core/pane-log.ts';
 
 const busName = requireEnv(RESOURCE_ENV.resultsBus);
@@ -31,7 +32,6 @@ export function toEntries(record: DynamoDBRecord, eventBusName: string): PutEven
   // Binary attributes arrive base64-encoded in stream events.
   const data = Buffer.from(String(image.d?.B ?? ''), 'base64');
   return unpackResults(data).map((r) => {
-    const values = JSON.parse(r.groupKey) as (string | null)[];
     return {
       EventBusName: eventBusName,
       Source: 'eddy',
@@ -40,7 +40,7 @@ export function toEntries(record: DynamoDBRecord, eventBusName: string): PutEven
       Detail: JSON.stringify({
         id: `${view}/${r.groupKey}/${r.windowStart}`,
         view,
-        group: Object.fromEntries(groupBy.map((field, i) => [field, values[i] ?? null])),
+        group: groupObject({ groupBy }, groupValuesOfKey(r.groupKey)),
         windowStart: new Date(r.windowStart).toISOString(),
         windowEnd: new Date(r.windowEnd).toISOString(),
         final: true,

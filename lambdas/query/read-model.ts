@@ -23,7 +23,7 @@ export class ReadModel {
       outOfOrdernessMs: config.outOfOrdernessMs,
       idleAfterMs: shardIdleAfterMs(config.idleTimeoutMs),
     };
-    this.readers = new Map(config.views.map((v) => [v.name, new WindowReader(v, store)]));
+    this.readers = new Map(config.views.map((v) => [v.name, new WindowReader(v, store, store)]));
   }
 
   /** The view named `name`; a 404 listing the views when there is none. */

@@ -34,7 +34,7 @@ function events(from: number, to: number) {
 }
 
 const windowsOf = (store: MemoryStateStore) => {
-  const reader = new WindowReader(view, store);
+  const reader = new WindowReader(view, store, store);
   const req = (watermark: number) => ({
     from: 0,
     to: T + 100_000,
@@ -122,7 +122,7 @@ describe('one group read over many compacted windows', () => {
       toBatchRecord(packedRecord('shard-a', [{ k: 'busy', dateTime: T + 400_000 }], LATER)),
     ]);
     await processor.emitFinalWindows({ entries: 10_000, deadline: Number.POSITIVE_INFINITY });
-    const reader = new WindowReader(tumbling.views[0]!, store);
+    const reader = new WindowReader(tumbling.views[0]!, store, store);
     const req = { to: T + 1_000_000, limit: 10, watermark: T + 399_000, allowedLatenessMs: 1 };
 
     const pages: number[][] = [];

@@ -11,11 +11,12 @@ import {
   compactedWindowItem,
   compactedWindowKey,
 } from '../../lambdas/adapters/dynamo/compacted-items.ts';
-import { deltaItem, deltaItemKeys } from '../../lambdas/adapters/dynamo/delta-items.ts';
-import { openWindowItems, roundCutKey } from '../../lambdas/adapters/dynamo/outbox-items.ts';
+import { deltaItem, deltaItemKeys, deltaSkRange } from '../../lambdas/adapters/dynamo/delta-items.ts';
+import { openWindowItems, openWindowsBefore, roundCutKey } from '../../lambdas/adapters/dynamo/outbox-items.ts';
 import {
   type DeltaItem,
   type DeltaKey,
+  type GroupResult,
   hashKey,
   type ResultChunk,
   unpackResults,
@@ -30,7 +31,6 @@ import type {
 } from '../../lambdas/core/store.ts';
 import { type CapacityMeter, itemKey } from './capacity-meter.ts';
 
-const pad = (n: number, digits = 15): string => String(n).padStart(digits, '0');
 const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 /** A sort key of the `wins|` partition (compactedWindowItem's). */
 const windowSk = compactedWindowKey;
@@ -84,8 +84,7 @@ export class MemoryPaneLog implements PaneLogStore, CompactedStore, Omit<OutboxS
   async *queryDeltas(viewId: string, bucket: number, fromPane: number, toPane: number): AsyncIterable<DeltaItem> {
     if (toPane <= fromPane) return;
     const pk = `log|${viewId}|${bucket}`;
-    const from = pad(Math.max(0, fromPane));
-    const to = `${pad(toPane - 1)}|~`;
+    const { from, to } = deltaSkRange(fromPane, toPane);
     const found = [...(this.deltas.get(pk)?.values() ?? [])]
       .filter((d) => d.sk >= from && d.sk <= to)
       .sort((a, b) => byCodeUnits(a.sk, b.sk));
@@ -212,7 +211,7 @@ export class MemoryPaneLog implements PaneLogStore, CompactedStore, Omit<OutboxS
 
   async listOpenWindows(viewId: string, readyBy: number, limit: number): Promise<OpenWindows[]> {
     if (readyBy < 0) return [];
-    const before = pad(Math.min(readyBy + 1, 10 ** 15 - 1));
+    const before = openWindowsBefore(readyBy);
     const page = [...this.open.values()]
       .filter((e) => e.viewId === viewId && e.key < before)
       .sort((a, b) => byCodeUnits(a.key, b.key))
@@ -264,8 +263,8 @@ export class MemoryPaneLog implements PaneLogStore, CompactedStore, Omit<OutboxS
   }
 
   /** Every published result (compacted windows of views that publish), for tests. */
-  published(): Array<ReturnType<typeof unpackResults>[number] & { viewId: string }> {
-    const out: Array<ReturnType<typeof unpackResults>[number] & { viewId: string }> = [];
+  published(): Array<GroupResult & { viewId: string }> {
+    const out: Array<GroupResult & { viewId: string }> = [];
     for (const w of this.windows.values()) {
       if (!w.publish) continue;
       for (const chunk of this.chunks.get(chunkPk(w.viewId, w.windowStart, w.round))?.values() ?? []) {

@@ -52,6 +52,15 @@ export function deltaFromItem(item: Item): DeltaItem {
   };
 }
 
+/** The sort keys of a bucket's items with paneStart in [fromPane, toPane), both bounds included. */
+export function deltaSkRange(fromPane: number, toPane: number): { from: string; to: string } {
+  return {
+    from: pad(Math.max(0, fromPane), PANE_START_DIGITS),
+    // '|' sorts after every digit: this bound takes every item of the last pane below `toPane`.
+    to: `${pad(toPane - 1, PANE_START_DIGITS)}|~`,
+  };
+}
+
 /** The calls each method makes, and the partition keys it touches. */
 export const DELTA_PERMISSIONS = {
   putDeltas: table(['dynamodb:PutItem'], ['log|*']),
@@ -77,13 +86,13 @@ export class DynamoPaneLogStore extends TableItems implements PaneLogStore {
 
   async *queryDeltas(viewId: string, bucket: number, fromPane: number, toPane: number): AsyncIterable<DeltaItem> {
     if (toPane <= fromPane) return;
+    const { from, to } = deltaSkRange(fromPane, toPane);
     const items = this.queryAll({
       KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
       ExpressionAttributeValues: {
         ':pk': S(deltaPk(viewId, bucket)),
-        ':from': S(pad(Math.max(0, fromPane), PANE_START_DIGITS)),
-        // '|' sorts after every digit: this bound takes every item of the last pane below `toPane`.
-        ':to': S(`${pad(toPane - 1, PANE_START_DIGITS)}|~`),
+        ':from': S(from),
+        ':to': S(to),
       },
       // Strongly consistent: the emitter reads a window right after a batch wrote it, and publishes what it
       // reads once and for all.

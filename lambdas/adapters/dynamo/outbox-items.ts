@@ -10,6 +10,7 @@ import {
   type Item,
   isConditionFailure,
   N,
+  nullableNum,
   num,
   PANE_START_DIGITS,
   pad,
@@ -19,8 +20,6 @@ import {
   table,
   WRITE_CONCURRENCY,
 } from './table.ts';
-
-const optionalNum = (a: Item[string] | undefined): number | undefined => (a?.N === undefined ? undefined : Number(a.N));
 
 /** The items of open-window entries of a view, as putOpenWindows writes them: one per entry. */
 export function openWindowItems(viewId: string, tag: string, entries: ReadonlyArray<Omit<OpenWindows, 'key'>>): Item[] {
@@ -33,6 +32,11 @@ export function openWindowItems(viewId: string, tag: string, entries: ReadonlyAr
     ...(entry.round === undefined ? {} : { r: N(entry.round) }),
     ...(entry.prevCut === undefined ? {} : { pc: N(entry.prevCut) }),
   }));
+}
+
+/** Entries ready by `readyBy` are those whose sort key is below this (readyAt leads the key). */
+export function openWindowsBefore(readyBy: number): string {
+  return pad(Math.min(readyBy + 1, 10 ** PANE_START_DIGITS - 1), PANE_START_DIGITS);
 }
 
 /** Where a session round's cut is kept: in the entries' partition, after every entry (`~` sorts last). */
@@ -84,7 +88,7 @@ export class DynamoOutboxStore extends TableItems implements OutboxStore {
         KeyConditionExpression: 'pk = :pk AND sk < :before',
         ExpressionAttributeValues: {
           ':pk': S(`open|${viewId}`),
-          ':before': S(pad(Math.min(readyBy + 1, 10 ** PANE_START_DIGITS - 1), PANE_START_DIGITS)),
+          ':before': S(openWindowsBefore(readyBy)),
         },
         ConsistentRead: true,
         Limit: limit,
@@ -94,8 +98,8 @@ export class DynamoOutboxStore extends TableItems implements OutboxStore {
       key: str(item.sk),
       windowStart: num(item.ws),
       readyAt: num(item.ra),
-      round: optionalNum(item.r),
-      prevCut: optionalNum(item.pc),
+      round: nullableNum(item.r) ?? undefined,
+      prevCut: nullableNum(item.pc) ?? undefined,
     }));
   }
 
