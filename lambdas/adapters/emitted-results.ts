@@ -1,10 +1,10 @@
 /**
  * A view's published results in window-end order (GET /emitted): the compacted windows, each unpacked from its
- * chunks. A cursor is the last window read whole and how many results of the next one were already given.
+ * chunks. A position is the last window read whole and how many results of the next one were already given.
  */
 import { groupObject, groupValuesOfKey } from '../core/group.ts';
 import { unpackResults } from '../core/pane-log.ts';
-import type { EmittedPage, EmittedResult, StateStore } from '../core/store.ts';
+import type { EmittedPage, EmittedPosition, EmittedResult, StateStore } from '../core/store.ts';
 import { compactedWindowKey } from './dynamo/compacted-items.ts';
 import type { WindowReader } from './window-reader.ts';
 
@@ -18,11 +18,10 @@ export async function listEmitted(
   reader: WindowReader,
   untilEnd: number,
   limit: number,
-  cursor: string | null,
+  position: EmittedPosition | null,
 ): Promise<EmittedPage> {
-  const hash = cursor?.lastIndexOf('#') ?? -1;
-  let after = cursor === null ? null : cursor.slice(0, hash) || null;
-  let offset = cursor === null ? 0 : Number(cursor.slice(hash + 1));
+  let after = position?.after ?? null;
+  let offset = position?.offset ?? 0;
   const results: EmittedResult[] = [];
   for (;;) {
     const page = await store.listCompacted(reader.viewId, 0, untilEnd, WINDOWS_PER_READ, after);
@@ -42,12 +41,13 @@ export async function listEmitted(
         });
       }
       if (offset + taken.length < all.length) {
-        return { results, nextCursor: `${after ?? ''}#${offset + taken.length}` };
+        return { results, next: { after, offset: offset + taken.length } };
       }
       after = compactedWindowKey(w);
       offset = 0;
-      if (results.length === limit) return { results, nextCursor: `${after}#0` };
+      if (results.length === limit) return { results, next: { after, offset: 0 } };
     }
-    if (page.windows.length < WINDOWS_PER_READ) return { results, nextCursor: after === null ? cursor : `${after}#0` };
+    if (page.windows.length < WINDOWS_PER_READ)
+      return { results, next: after === null ? position : { after, offset: 0 } };
   }
 }

@@ -76,9 +76,16 @@ export interface EmittedResult {
   readonly emittedAt: number;
 }
 
+/** Where a listing of published results goes on: after this compacted window, skipping `offset` results of the next. */
+export interface EmittedPosition {
+  /** Sort key of the last compacted window given whole (null: from the first). */
+  readonly after: string | null;
+  readonly offset: number;
+}
+
 export interface EmittedPage {
   readonly results: EmittedResult[];
-  readonly nextCursor: string | null;
+  readonly next: EmittedPosition | null;
 }
 
 export interface IngestCounts {

@@ -7,6 +7,7 @@ import { HttpError } from '../adapters/http.ts';
 import { END_OF_TIME } from '../adapters/window-reader.ts';
 import { MAX_GROUP_KEY_BYTES } from '../core/batch-aggregator.ts';
 import type { RankPosition } from '../core/group-ranking.ts';
+import type { EmittedPosition } from '../core/store.ts';
 
 const NOT_A_CURSOR = 'cursor: not a cursor this API returned; pass nextCursor from the previous page unchanged';
 
@@ -49,13 +50,29 @@ function decodeJson(value: string): Record<string, unknown> {
   throw new HttpError(400, NOT_A_CURSOR);
 }
 
-/** Late, dead letters, failed batches and emitted results: the store's sort key to continue after. */
+/** Late, dead letters and failed batches: the store's sort key to continue after. */
 export const sortKeyCursor = {
   encode(key: string | null): string | null {
     return key === null ? null : encode(key);
   },
   decode(value: string | undefined): string | null {
     return value === undefined ? null : decode(value, MAX_SORT_KEY_BYTES);
+  },
+};
+
+/** GET /emitted: the last compacted window given whole, and how many results of the next one were. */
+export const emittedCursor = {
+  encode(position: EmittedPosition | null): string | null {
+    return position === null ? null : encode(JSON.stringify({ a: position.after, o: position.offset }));
+  },
+  decode(value: string | undefined): EmittedPosition | null {
+    if (value === undefined) return null;
+    const { a, o } = decodeJson(value);
+    const after = a === null || (typeof a === 'string' && Buffer.byteLength(a) <= MAX_SORT_KEY_BYTES) ? a : undefined;
+    if (after === undefined || typeof o !== 'number' || !Number.isSafeInteger(o) || o < 0) {
+      throw new HttpError(400, NOT_A_CURSOR);
+    }
+    return { after, offset: o };
   },
 };
 

@@ -2,7 +2,7 @@
 import { listEmitted } from '../../adapters/emitted-results.ts';
 import { HttpError } from '../../adapters/http.ts';
 import { END_OF_TIME } from '../../adapters/window-reader.ts';
-import { sortKeyCursor } from '../cursors.ts';
+import { emittedCursor } from '../cursors.ts';
 import { type Params, parseLimit, refuseUnknownParameters } from '../parameters.ts';
 import type { ReadModel } from '../read-model.ts';
 import { iso } from '../times.ts';
@@ -30,7 +30,7 @@ export async function emitted(read: ReadModel, params: Params) {
   ]);
   const final = watermark === null ? 0 : watermark - read.config.allowedLatenessMs + 1;
   const completeBefore = Math.min(final, pending?.readyAt ?? END_OF_TIME);
-  const page = await listEmitted(read.store, reader, completeBefore, limit, sortKeyCursor.decode(params.cursor));
+  const page = await listEmitted(read.store, reader, completeBefore, limit, emittedCursor.decode(params.cursor));
   return {
     view: reader.view.name,
     completeThrough: completeBefore > 0 ? iso(completeBefore - 1) : null,
@@ -41,6 +41,6 @@ export async function emitted(read: ReadModel, params: Params) {
       measures: r.measures,
       emittedAt: iso(r.emittedAt),
     })),
-    nextCursor: sortKeyCursor.encode(page.nextCursor),
+    nextCursor: emittedCursor.encode(page.next),
   };
 }
