@@ -26,6 +26,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'GET', resource: '/dead-letters', function: 'query', authenticated: true },
   { method: 'GET', resource: '/failed-batches', function: 'query', authenticated: true },
   { method: 'GET', resource: '/emitted', function: 'query', authenticated: true },
+  { method: 'GET', resource: '/anomalies', function: 'query', authenticated: true },
   // Load balancers and uptime checks call /health without credentials; it reveals nothing but readiness.
   { method: 'GET', resource: '/health', function: 'query', authenticated: false },
 ];

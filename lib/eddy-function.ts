@@ -7,6 +7,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { LoadedConfig } from '../config/load.ts';
 import {
@@ -145,6 +146,8 @@ export class EddyFunction extends NodejsFunction {
    * - Stream: the actions on the stream; a producer of a KMS-encrypted stream also needs
    *   `kms:GenerateDataKey` on its key, a reader `kms:Decrypt`.
    * - Results bus: the actions on the bus.
+   * - Alerts topic: the actions on the topic; with a KMS key, publishing needs `kms:GenerateDataKey` and
+   *   `kms:Decrypt` on it (SNS encrypts the message with a data key on the caller's behalf).
    */
   grantPermissions(permissions: readonly Permission[], resources: FunctionResources): void {
     for (const permission of mergePermissions(permissions)) {
@@ -182,6 +185,14 @@ export class EddyFunction extends NodejsFunction {
           );
           break;
         }
+        case 'alertsTopic': {
+          const topic = resource as sns.ITopic;
+          this.addToRolePolicy(
+            new iam.PolicyStatement({ actions: [...permission.actions], resources: [topic.topicArn] }),
+          );
+          topic.masterKey?.grant(this, 'kms:GenerateDataKey', 'kms:Decrypt');
+          break;
+        }
       }
     }
   }
@@ -192,10 +203,12 @@ export interface FunctionResources {
   readonly table?: dynamodb.ITable;
   readonly stream?: kinesis.IStream;
   readonly resultsBus?: events.IEventBus;
+  readonly alertsTopic?: sns.ITopic;
 }
 
-function resourceName(resource: dynamodb.ITable | kinesis.IStream | events.IEventBus): string {
+function resourceName(resource: dynamodb.ITable | kinesis.IStream | events.IEventBus | sns.ITopic): string {
   if ('tableName' in resource) return resource.tableName;
   if ('streamName' in resource) return resource.streamName;
+  if ('topicArn' in resource) return resource.topicArn;
   return resource.eventBusName;
 }

@@ -47,7 +47,7 @@ export interface StatelessStackProps extends StackProps {
   readonly logKey: kms.IKey;
   /**
    * Where every alarm publishes its state changes. A function that alerts people itself (anomalies) is
-   * granted with `alertsTopic.grantPublish(fn)`, which also grants the use of the topic's key.
+   * granted through its permissions (EddyFunction.grantPermissions), with the use of the topic's key.
    */
   readonly alertsTopic: sns.ITopic;
   /** How callers of the API prove who they are (see `ApiAuth`). */
@@ -130,7 +130,7 @@ export class StatelessStack extends Stack {
       config,
       logKey,
     });
-    this.publish.grantPermissions(PUBLISH_PERMISSIONS, { resultsBus });
+    this.publish.grantPermissions(PUBLISH_PERMISSIONS, { resultsBus, alertsTopic: props.alertsTopic });
     this.publish.addEventSource(
       new DynamoEventSource(table, {
         startingPosition: lambda.StartingPosition.TRIM_HORIZON,
@@ -140,11 +140,16 @@ export class StatelessStack extends Stack {
         retryAttempts: EVENT_SOURCE.retryAttempts,
         maxRecordAge: Duration.days(1),
         onFailure: new SqsDlq(onFailureQueue),
-        // Only result chunks of views that publish: every other item changes far more often and is not an event.
+        // Only result chunks of views that publish, and anomalies: every other item changes far more often and
+        // is not an event.
         filters: [
           lambda.FilterCriteria.filter({
             eventName: lambda.FilterRule.isEqual('INSERT'),
             dynamodb: { NewImage: { pk: { S: lambda.FilterRule.beginsWith('win|') }, pub: { BOOL: [true] } } },
+          }),
+          lambda.FilterCriteria.filter({
+            eventName: lambda.FilterRule.isEqual('INSERT'),
+            dynamodb: { NewImage: { pk: { S: lambda.FilterRule.beginsWith('anom|') } } },
           }),
         ],
       }),

@@ -24,6 +24,8 @@ Options:
   --shards N        shards in the local stream              default: ${LOCAL_RESOURCES.shardCount}
   --data-dir DIR    keep stream, table and checkpoints in DIR across restarts
                     default: in memory; .eddy/ holds the on-failure records and checkpoints
+  --alert-webhook URL   POST each anomaly a view's detector reports to URL (JSON; retried)
+                    default: anomalies are printed only
   -h, --help        show this help
 `;
 
@@ -37,6 +39,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       'api-key': { type: 'string' },
       shards: { type: 'string' },
       'data-dir': { type: 'string' },
+      'alert-webhook': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -44,6 +47,10 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   const port = integerOption('--port', values.port ?? env.PORT ?? '3000', 0, 65_535);
   const shards = values.shards === undefined ? undefined : integerOption('--shards', values.shards, 1, 50);
   if (values['api-key'] === '') throw new Error('--api-key must not be empty');
+  const webhook = values['alert-webhook'];
+  if (webhook !== undefined && !/^https?:\/\/[^\s/]+/.test(webhook)) {
+    throw new Error(`--alert-webhook must be an http:// or https:// URL (given ${JSON.stringify(webhook)})`);
+  }
   return {
     configFile: values.config,
     port,
@@ -51,6 +58,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     shards,
     dataDir: values['data-dir'],
     persist: values['data-dir'] !== undefined,
+    ...(webhook === undefined ? {} : { alertWebhook: webhook }),
   };
 }
 
@@ -93,6 +101,7 @@ export function banner(p: LocalPipeline): string {
     `  Batching     ${describeSettings(p)}`,
     `  On-failure   ${relative(p.onFailure.file)}`,
     `  State        ${p.persistent ? `kept in ${relative(p.dataDir)}` : 'in memory (use --data-dir DIR to keep it)'}`,
+    `  Anomalies    ${describeAlerts(p)}`,
     '',
     'Ctrl-C to stop.',
     '',
@@ -114,6 +123,14 @@ function describeSettings(p: LocalPipeline): string {
     `batch ${s.batchSize}, window ${s.maxBatchingWindowSeconds} s, ${s.retryAttempts} retries, ` +
     `bisect ${s.bisectBatchOnError ? 'on' : 'off'}, max record age ${s.maxRecordAgeSeconds} s`
   );
+}
+
+function describeAlerts(p: LocalPipeline): string {
+  const scored = p.config.spec.views
+    .filter((v) => v.anomaly)
+    .map((v) => `${v.name} (${v.anomaly!.measure}, ${v.anomaly!.method})`);
+  if (scored.length === 0) return 'no view has a detector (add anomaly: {...} to a view)';
+  return `${scored.join(', ')}: printed here${p.alertWebhook ? `, POSTed to ${p.alertWebhook}` : ''}`;
 }
 
 function relative(file: string): string {

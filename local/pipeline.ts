@@ -10,10 +10,12 @@ import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Handler, ScheduledEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { EMIT_SCHEDULE, EVENT_SOURCE, LOCAL_RESOURCES } from '../config/event-source.ts';
 import { type LoadedConfig, loadConfigFile } from '../config/load.ts';
+import { DynamoStateStore } from '../lambdas/adapters/dynamo-state-store.ts';
 import { AGGREGATE_PERMISSIONS } from '../lambdas/aggregate/permissions.ts';
 import { INGEST_PERMISSIONS } from '../lambdas/ingest/permissions.ts';
 import { ON_FAILURE_PERMISSIONS } from '../lambdas/on-failure/permissions.ts';
 import { QUERY_PERMISSIONS } from '../lambdas/query/permissions.ts';
+import { type AnomalyAlerts, startAnomalyAlerts } from './anomaly-alerts.ts';
 import {
   LOCAL_ACCOUNT_ID,
   LOCAL_CREDENTIALS,
@@ -81,6 +83,10 @@ export interface LocalPipelineOptions {
   readonly log?: (line: string) => void;
   /** Sees every AWS call a handler makes, with whether its function's grants allow it (the grants test). */
   readonly recordAwsCalls?: (call: AwsCall) => void;
+  /** POST each anomaly a view's detector reports to this URL (local/anomaly-alerts.ts). @default - print only */
+  readonly alertWebhook?: string;
+  /** How often anomalies are looked for, and the webhook's retries (tests). @default - local/anomaly-alerts.ts */
+  readonly alerts?: { readonly pollMs?: number; readonly webhookAttempts?: number; readonly webhookBackoffMs?: number };
 }
 
 export interface LocalPipeline {
@@ -88,6 +94,7 @@ export interface LocalPipeline {
   readonly url: string;
   readonly port: number;
   readonly apiKey?: string;
+  readonly alertWebhook?: string;
   readonly config: LoadedConfig;
   readonly streamName: string;
   readonly streamArn: string;
@@ -101,6 +108,8 @@ export interface LocalPipeline {
   /** On-failure records, in memory (`records`) and as JSON lines (`file`). */
   readonly onFailure: JsonLinesOnFailureDestination;
   readonly checkpointFile: string;
+  /** Anomalies printed (and POSTed to the webhook) so far. */
+  readonly alerts: AnomalyAlerts;
   /** Clients for the emulators, for tests and tools; closed by stop(). */
   readonly kinesis: KinesisClient;
   readonly dynamodb: DynamoDBClient;
@@ -260,11 +269,21 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     });
     cleanup.push(() => api.close());
 
+    const alerts = await startAnomalyAlerts({
+      store: new DynamoStateStore(dynamodb, tableName),
+      views: config.spec.views,
+      log,
+      ...(options.alertWebhook === undefined ? {} : { webhookUrl: options.alertWebhook }),
+      ...options.alerts,
+    });
+    cleanup.push(() => alerts.stop());
+
     let stopping: Promise<void> | undefined;
     return {
       url: api.url,
       port: api.port,
       apiKey: options.apiKey,
+      ...(options.alertWebhook === undefined ? {} : { alertWebhook: options.alertWebhook }),
       config,
       streamName,
       streamArn: stream.streamArn,
@@ -276,6 +295,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       poller,
       onFailure,
       checkpointFile,
+      alerts,
       kinesis,
       dynamodb,
       handlerEnv,

@@ -7,6 +7,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Pluggable } from '@smithy/types';
 import { handlerTracer } from './observability.ts';
@@ -53,6 +54,10 @@ export function createKinesisClient(): KinesisClient {
 
 export function createEventBridgeClient(): EventBridgeClient {
   return withPlugins(new EventBridgeClient({ requestHandler: requestHandler(), maxAttempts: MAX_ATTEMPTS }));
+}
+
+export function createSnsClient(): SNSClient {
+  return withPlugins(new SNSClient({ requestHandler: requestHandler(), maxAttempts: MAX_ATTEMPTS }));
 }
 
 /** Reads a required environment variable, naming it when missing. */

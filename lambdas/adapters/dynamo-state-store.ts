@@ -8,6 +8,8 @@
  * | compacted window   | `wins|<view>@<ver>`         | `<windowEnd>|<windowStart>|<round>` |
  * | compacted through  | `wins|<view>@<ver>`         | `~through`                       |
  * | result chunk       | `win|<view>@<ver>|<start>|<round>` | `<lowest group hash, 8 hex>` |
+ * | detector states    | `det|<view>@<ver>|<start>|<round>` | `<lowest group hash, 8 hex>` |
+ * | anomaly            | `anom|<view>@<ver>`         | `<windowStart>|<group key>`      |
  * | shard progress     | `shard`                     | `<shardId>`                      |
  * | emitted through    | `pipeline`                  | `emitted-through`                |
  * | late / dead letter | `late` / `dead`             | `<arrival ms>|<shard>|<seq>|<part>` |
@@ -25,6 +27,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { StateStore } from '../core/store.ts';
+import { ANOMALY_PERMISSIONS, DynamoAnomalyStore } from './dynamo/anomaly-items.ts';
 import { COMPACTED_PERMISSIONS, DynamoCompactedStore } from './dynamo/compacted-items.ts';
 import { DELTA_PERMISSIONS, DynamoPaneLogStore } from './dynamo/delta-items.ts';
 import { DynamoFailedBatchStore, FAILED_BATCH_PERMISSIONS } from './dynamo/failed-batch-items.ts';
@@ -45,6 +48,7 @@ export const STATE_STORE_PERMISSIONS = {
   ...SHARD_PROGRESS_PERMISSIONS,
   ...DELTA_PERMISSIONS,
   ...COMPACTED_PERMISSIONS,
+  ...ANOMALY_PERMISSIONS,
   ...OUTBOX_PERMISSIONS,
   ...SIDE_RECORD_PERMISSIONS,
   ...RECORD_ORIGIN_PERMISSIONS,
@@ -64,6 +68,7 @@ export class DynamoStateStore implements StateStore {
   readonly shards: DynamoShardProgressStore;
   readonly deltas: DynamoPaneLogStore;
   readonly compacted: DynamoCompactedStore;
+  readonly anomalies: DynamoAnomalyStore;
   readonly outbox: DynamoOutboxStore;
   readonly sideRecords: DynamoSideRecordStore;
   readonly origins: DynamoRecordOriginStore;
@@ -74,6 +79,7 @@ export class DynamoStateStore implements StateStore {
     this.shards = new DynamoShardProgressStore(client, tableName);
     this.deltas = new DynamoPaneLogStore(client, tableName);
     this.compacted = new DynamoCompactedStore(client, tableName);
+    this.anomalies = new DynamoAnomalyStore(client, tableName);
     this.outbox = new DynamoOutboxStore(client, tableName);
     this.sideRecords = new DynamoSideRecordStore(client, tableName);
     this.origins = new DynamoRecordOriginStore(client, tableName);
@@ -92,6 +98,10 @@ export class DynamoStateStore implements StateStore {
   putCompacted: DynamoCompactedStore['putCompacted'] = (...a) => this.compacted.putCompacted(...a);
   getCompacted: DynamoCompactedStore['getCompacted'] = (...a) => this.compacted.getCompacted(...a);
   listCompacted: DynamoCompactedStore['listCompacted'] = (...a) => this.compacted.listCompacted(...a);
+  getLatestCompacted: DynamoCompactedStore['getLatestCompacted'] = (...a) => this.compacted.getLatestCompacted(...a);
+  getDetectorStates: DynamoCompactedStore['getDetectorStates'] = (...a) => this.compacted.getDetectorStates(...a);
+  putAnomalies: DynamoAnomalyStore['putAnomalies'] = (...a) => this.anomalies.putAnomalies(...a);
+  listAnomalies: DynamoAnomalyStore['listAnomalies'] = (...a) => this.anomalies.listAnomalies(...a);
   getChunks: DynamoCompactedStore['getChunks'] = (...a) => this.compacted.getChunks(...a);
   getChunk: DynamoCompactedStore['getChunk'] = (...a) => this.compacted.getChunk(...a);
   getCompactedThrough: DynamoCompactedStore['getCompactedThrough'] = (...a) => this.compacted.getCompactedThrough(...a);

@@ -8,7 +8,7 @@
  */
 
 /** The resources Eddy's functions touch, by role; each deployment (CDK or local) says which ARN each one is. */
-export type ResourceRole = 'table' | 'stream' | 'resultsBus';
+export type ResourceRole = 'table' | 'stream' | 'resultsBus' | 'alertsTopic';
 
 /**
  * The environment variable that tells a function each resource's name. It is set together with the grant
@@ -18,6 +18,8 @@ export const RESOURCE_ENV: Readonly<Record<ResourceRole, string>> = {
   table: 'TABLE_NAME',
   stream: 'STREAM_NAME',
   resultsBus: 'EVENT_BUS_NAME',
+  // SNS publishes by ARN.
+  alertsTopic: 'ALERTS_TOPIC_ARN',
 };
 
 export type TableAction =
@@ -33,6 +35,7 @@ export type StreamAction =
   | 'kinesis:GetShardIterator'
   | 'kinesis:GetRecords';
 export type BusAction = 'events:PutEvents';
+export type TopicAction = 'sns:Publish';
 
 export type Permission =
   | {
@@ -45,9 +48,10 @@ export type Permission =
       readonly leadingKeys: readonly string[];
     }
   | { readonly resource: 'stream'; readonly actions: readonly StreamAction[] }
-  | { readonly resource: 'resultsBus'; readonly actions: readonly BusAction[] };
+  | { readonly resource: 'resultsBus'; readonly actions: readonly BusAction[] }
+  | { readonly resource: 'alertsTopic'; readonly actions: readonly TopicAction[] };
 
-export type IamAction = TableAction | StreamAction | BusAction;
+export type IamAction = TableAction | StreamAction | BusAction | TopicAction;
 
 export const TABLE_WRITE_ACTIONS: ReadonlySet<IamAction> = new Set([
   'dynamodb:PutItem',
@@ -82,6 +86,7 @@ export function mergePermissions(permissions: readonly Permission[]): Permission
     const sorted = [...actions].sort();
     if (resource === 'table') return { resource, actions: sorted as TableAction[], leadingKeys };
     if (resource === 'stream') return { resource, actions: sorted as StreamAction[] };
+    if (resource === 'alertsTopic') return { resource, actions: sorted as TopicAction[] };
     return { resource, actions: sorted as BusAction[] };
   });
 }

@@ -141,8 +141,8 @@ export class WindowReader {
         const chunk = await store.getChunk(entry.w, hash);
         const r = chunk ? unpackResults(chunk.data).find((g) => g.groupKey === groupKey) : undefined;
         if (r) {
-          const { windowStart, windowEnd, count, measures } = r;
-          entry.result = { windowStart, windowEnd, final: true, count, measures };
+          const { windowStart, windowEnd, count, measures, score } = r;
+          entry.result = { windowStart, windowEnd, final: true, count, measures, ...(score ? { score } : {}) };
         }
       });
       for (const { result } of windows) {

@@ -73,6 +73,10 @@ export const SHARD_PROCESSOR_STORE_CALLS = [
   'getCompacted',
   'putCompacted',
   'raiseCompactedThrough',
+  // Anomaly detectors (lambdas/core/anomaly/scoring.ts): the previous window's states, and the anomalies found.
+  'getLatestCompacted',
+  'getDetectorStates',
+  'putAnomalies',
   'getEmittedThrough',
   'raiseEmittedThrough',
   'claimRecordOrigins',

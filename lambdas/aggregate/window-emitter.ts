@@ -10,6 +10,11 @@
  * conditional put): repeats from retries or from several shards are no-ops. On AWS the chunks' DynamoDB
  * stream feeds EventBridge.
  *
+ * Views with an anomaly detector are scored here too, as each window is compacted (lambdas/core/anomaly/
+ * scoring.ts): from the detector states stored with the view's previous compacted window, into the states
+ * stored with this one, in the same once-only writes. Their windows must be compacted in order, so a failed
+ * entry of such a view stops its run (the next run tries it again) instead of being stepped over.
+ *
  * A session's end is not known in advance. A session bucket's entry is emitted in rounds: each round fixes a
  * cut (the first emitter to look stores it, so every retry agrees), publishes the sessions starting in the
  * bucket that are final at that cut and were not at the previous round's, and, while some are still open,
@@ -17,9 +22,11 @@
  */
 
 import { type GroupPanes, WindowReader } from '../adapters/window-reader.ts';
+import type { Detector } from '../core/anomaly/detector.ts';
+import { createDetector, detectorSignature, type GroupDetectorState, scoreWindow } from '../core/anomaly/scoring.ts';
 import type { PipelineConfig } from '../core/config.ts';
-import { type GroupResult, packResults } from '../core/pane-log.ts';
-import type { CompactedWindow, OpenWindows, StateStore } from '../core/store.ts';
+import { type GroupResult, packResults, packStates, type ResultChunk, unpackStates } from '../core/pane-log.ts';
+import type { CompactedWindow, OpenWindows, StateStore, StoredAnomaly } from '../core/store.ts';
 import { END_OF_TIME, isFinal } from '../core/windows/index.ts';
 
 type Store = Pick<
@@ -33,6 +40,9 @@ type Store = Pick<
   | 'getCompacted'
   | 'putCompacted'
   | 'raiseCompactedThrough'
+  | 'getLatestCompacted'
+  | 'getDetectorStates'
+  | 'putAnomalies'
 >;
 
 export interface EmitBudget {
@@ -61,6 +71,8 @@ export class WindowEmitter {
   private readonly compactedTo = new Map<string, number>();
   /** Per session view, the readyBy of this instance's last look (see sessionPassDue). */
   private readonly sessionPasses = new Map<string, number>();
+  /** Per view with an anomaly detector, the detector. */
+  private readonly detectors = new Map<string, Detector<unknown>>();
 
   constructor(
     private readonly config: PipelineConfig,
@@ -68,6 +80,7 @@ export class WindowEmitter {
     private readonly now: () => number = Date.now,
   ) {
     this.readers = config.views.map((v) => new WindowReader(v, store));
+    for (const v of config.views) if (v.anomaly) this.detectors.set(v.name, createDetector(v.anomaly));
   }
 
   /**
@@ -108,6 +121,8 @@ export class WindowEmitter {
           complete = false;
           report.failed++;
           report.firstError ??= `${reader.view.name} window ${entry.windowStart}: ${(err as Error).message}`;
+          // A detector scores windows in order: the later ones wait for this one.
+          if (reader.view.anomaly) break;
         }
       }
       // Every window ready by now is compacted: readers take them from their chunks (see WindowReader).
@@ -252,7 +267,9 @@ export class WindowEmitter {
   ): Promise<number> {
     // A retried or concurrent emission: the window is there whole already, nothing to write again.
     if (await this.store.getCompacted(reader.viewId, windowEnd, windowStart, round)) return 0;
-    const chunks = packResults(results);
+    const detector = this.detectors.get(reader.view.name);
+    const scored = detector ? await this.score(reader, detector, windowStart, windowEnd, results) : null;
+    const chunks = packResults(scored?.results ?? results);
     const window: CompactedWindow = {
       viewId: reader.viewId,
       view: reader.view.name,
@@ -264,8 +281,52 @@ export class WindowEmitter {
       results: results.length,
       publish: reader.view.emit,
       emittedAt: this.now(),
+      ...(scored ? { detector: { signature: scored.signature, chunks: scored.states.length } } : {}),
     };
-    return (await this.store.putCompacted(window, chunks, this.expiresAtS(reader))) ? results.length : 0;
+    // Before the window item: once it is there, the window (its scores included) is complete.
+    if (scored && scored.anomalies.length > 0) {
+      await this.store.putAnomalies(reader.viewId, scored.anomalies, this.expiresAtS(reader));
+    }
+    const written = await this.store.putCompacted(window, chunks, this.expiresAtS(reader), scored?.states);
+    return written ? results.length : 0;
+  }
+
+  /**
+   * Scores a window of a view with a detector, from the states stored with the view's previous compacted
+   * window: the view's windows are compacted in order (see emit), so that one is complete and final.
+   */
+  private async score(
+    reader: WindowReader,
+    detector: Detector<unknown>,
+    windowStart: number,
+    windowEnd: number,
+    results: readonly GroupResult[],
+  ): Promise<{ signature: string; results: GroupResult[]; states: ResultChunk[]; anomalies: StoredAnomaly[] }> {
+    const spec = reader.view.anomaly!;
+    const signature = detectorSignature(spec);
+    const previous = await this.store.getLatestCompacted(reader.viewId, windowEnd);
+    const states = new Map<string, GroupDetectorState>();
+    // A changed detector config starts over rather than read states of another shape.
+    if (previous?.detector?.signature === signature) {
+      for (const chunk of await this.store.getDetectorStates(previous)) {
+        for (const [groupKey, state] of unpackStates(chunk.data)) states.set(groupKey, state as GroupDetectorState);
+      }
+    }
+    const { slideMs } = reader.view.window as { slideMs: number };
+    const skipped = previous ? Math.max(0, Math.round((windowStart - previous.windowStart) / slideMs) - 1) : 0;
+    const scoring = scoreWindow(spec, detector, states, skipped, { windowStart, windowEnd }, results);
+    const detectedAt = this.now();
+    return {
+      signature,
+      results: scoring.results,
+      states: packStates(scoring.states),
+      anomalies: scoring.anomalies.map((a) => ({
+        view: reader.view.name,
+        groupBy: reader.view.groupBy,
+        ...a,
+        detectedAt,
+      })),
+    };
   }
 
   /** The end of a compacted window's retention, from now. */

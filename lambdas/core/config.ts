@@ -45,6 +45,28 @@ export interface ViewConfig {
    * @default '7d'
    */
   readonly retention?: Duration;
+  /**
+   * Scores each final window's value of one measure against the group's history and reports the unusual
+   * ones (GET /anomalies, alerts). Not for session views: sessions are not a regular series.
+   */
+  readonly anomaly?: AnomalyConfig;
+}
+
+/** Anomaly detection on a view's final results (lambdas/core/anomaly/, docs/anomalies.md). */
+export interface AnomalyConfig {
+  /**
+   * The scalar result to score: `count`, a `sum_`/`min_`/`max_`/`avg_`/`distinct_` measure such as
+   * `sum_price`, or one quantile such as `quantiles_price.0.99`.
+   */
+  readonly measure: string;
+  /** `robust` (a seasonal median/MAD score, any number of groups) or `rcf` (a random cut forest, few groups). */
+  readonly method: 'robust' | 'rcf';
+  /** How readily a window is reported: `low` reports fewer, `high` more. @default 'medium' */
+  readonly sensitivity?: 'low' | 'medium' | 'high';
+  /** `rcf` only: consecutive windows compared as one shape, 1–16. @default the method's own */
+  readonly shingle?: number;
+  /** `robust` only: the period of a repeating pattern (e.g. `'1h'`), a whole number of windows, at most 1,440. */
+  readonly season?: Duration;
 }
 
 export interface EddyConfig {
@@ -69,6 +91,22 @@ export type WindowSpec =
 
 export type MeasureSpec = MeasureConfig & { readonly name: string };
 
+export interface AnomalySpec {
+  /** As configured, e.g. `quantiles_price.0.99`. */
+  readonly measure: string;
+  /** The measure's result name, and the quantile's key within it (null for a scalar measure). */
+  readonly result: string;
+  readonly quantile: string | null;
+  /** A group with no events in a window has the value 0 (count, sum, distinct); otherwise it has none. */
+  readonly zeroWhenAbsent: boolean;
+  readonly method: 'robust' | 'rcf';
+  readonly sensitivity: 'low' | 'medium' | 'high';
+  /** rcf: the shingle (null: the method's default). */
+  readonly shingle: number | null;
+  /** robust: the season in windows (0: none). */
+  readonly seasonWindows: number;
+}
+
 export interface ViewSpec {
   readonly name: string;
   readonly emit: boolean;
@@ -77,6 +115,7 @@ export interface ViewSpec {
   readonly groupBy: readonly string[];
   readonly window: WindowSpec;
   readonly measures: readonly MeasureSpec[];
+  readonly anomaly: AnomalySpec | null;
 }
 
 export interface PipelineConfig {
@@ -190,7 +229,12 @@ export const DEFAULT_RETENTION_MS = 7 * 86_400_000;
 
 const CONFIG_KEYS = ['eventTimeField', 'watermark', 'views'] as const;
 const WATERMARK_KEYS = ['outOfOrderness', 'allowedLateness', 'idleTimeout'] as const;
-const VIEW_KEYS = ['name', 'where', 'groupBy', 'window', 'measures', 'emit', 'retention'] as const;
+const VIEW_KEYS = ['name', 'where', 'groupBy', 'window', 'measures', 'emit', 'retention', 'anomaly'] as const;
+const ANOMALY_KEYS = ['measure', 'method', 'sensitivity', 'shingle', 'season'] as const;
+const SENSITIVITIES = ['low', 'medium', 'high'] as const;
+// A season longer than a day of windows would make robust's state (one value per window of the season) too big
+// to rewrite every window.
+const MAX_SEASON_WINDOWS = 1_440;
 const WINDOW_KEYS: Readonly<Record<string, readonly string[]>> = {
   tumbling: ['type', 'size'],
   sliding: ['type', 'size', 'slide'],
@@ -313,6 +357,79 @@ function normalizeMeasure(m: unknown, where: string): MeasureSpec {
   );
 }
 
+const ZERO_WHEN_ABSENT = new Set(['count', 'sum', 'distinct']);
+const SCALAR_FNS = new Set(['count', 'sum', 'min', 'max', 'avg', 'distinct']);
+
+function normalizeAnomaly(
+  a: unknown,
+  where: string,
+  window: WindowSpec,
+  measures: readonly MeasureSpec[],
+): AnomalySpec {
+  if (typeof a !== 'object' || a === null || Array.isArray(a)) {
+    fail(where, `${JSON.stringify(a)} must be an object such as { measure: 'count', method: 'robust' }`);
+  }
+  checkKeys(a, ANOMALY_KEYS, where);
+  const spec = a as Record<string, unknown>;
+  if (window.type === 'session') {
+    fail(where, 'session windows are not a regular series and cannot be scored; use a tumbling or sliding view');
+  }
+  const scalars = measures.flatMap((m) =>
+    m.fn === 'quantiles' ? m.q.map((q) => `${m.name}.${q}`) : SCALAR_FNS.has(m.fn) ? [m.name] : [],
+  );
+  const measure = spec.measure;
+  if (typeof measure !== 'string' || !scalars.includes(measure)) {
+    fail(
+      `${where}.measure`,
+      scalars.length === 0
+        ? `${JSON.stringify(measure)}: the view has no scalar measure to score (count, sum, min, max, avg, distinct or a quantile)`
+        : `${JSON.stringify(measure)} is not a scalar result of the view; use one of ${scalars.join(', ')}`,
+    );
+  }
+  const dot = measure.indexOf('.');
+  const result = dot < 0 ? measure : measure.slice(0, dot);
+  const fn = measures.find((m) => m.name === result)!.fn;
+  const method = spec.method;
+  if (method !== 'robust' && method !== 'rcf') {
+    fail(`${where}.method`, `${JSON.stringify(method)} is not a method; use 'robust' or 'rcf'`);
+  }
+  const sensitivity = spec.sensitivity ?? 'medium';
+  if (!SENSITIVITIES.includes(sensitivity as never)) {
+    fail(`${where}.sensitivity`, `${JSON.stringify(sensitivity)} must be 'low', 'medium' or 'high'`);
+  }
+  let shingle: number | null = null;
+  if (spec.shingle !== undefined) {
+    if (method !== 'rcf') fail(`${where}.shingle`, "applies to method 'rcf' only");
+    if (typeof spec.shingle !== 'number' || !Number.isInteger(spec.shingle) || spec.shingle < 1 || spec.shingle > 16) {
+      fail(`${where}.shingle`, `${JSON.stringify(spec.shingle)} must be an integer from 1 to 16`);
+    }
+    shingle = spec.shingle;
+  }
+  let seasonWindows = 0;
+  if (spec.season !== undefined) {
+    if (method !== 'robust') fail(`${where}.season`, "applies to method 'robust' only");
+    const seasonMs = parseDuration(spec.season, `${where}.season`);
+    const slideMs = window.slideMs;
+    if (seasonMs % slideMs !== 0 || seasonMs / slideMs < 2 || seasonMs / slideMs > MAX_SEASON_WINDOWS) {
+      fail(
+        `${where}.season`,
+        `${JSON.stringify(spec.season)} must be a whole number of windows (${slideMs} ms each), from 2 to ${MAX_SEASON_WINDOWS} of them`,
+      );
+    }
+    seasonWindows = seasonMs / slideMs;
+  }
+  return {
+    measure,
+    result,
+    quantile: dot < 0 ? null : measure.slice(dot + 1),
+    zeroWhenAbsent: ZERO_WHEN_ABSENT.has(fn),
+    method,
+    sensitivity: sensitivity as AnomalySpec['sensitivity'],
+    shingle,
+    seasonWindows,
+  };
+}
+
 function normalizeView(v: unknown, index: number): ViewSpec {
   if (typeof v !== 'object' || v === null) fail(`views[${index}]`, 'must be an object');
   const view = v as Record<string, unknown>;
@@ -363,6 +480,7 @@ function normalizeView(v: unknown, index: number): ViewSpec {
     groupBy: groupBy as string[],
     window,
     measures,
+    anomaly: view.anomaly === undefined ? null : normalizeAnomaly(view.anomaly, `${where}.anomaly`, window, measures),
   };
 }
 

@@ -128,6 +128,14 @@ export function deltaKeys(items: readonly DeltaItem[]): DeltaKey[] {
   return [...keys.values()];
 }
 
+/** How a group's window scored against its history (lambdas/core/anomaly/scoring.ts). */
+export interface WindowScore {
+  readonly score: number;
+  readonly expected: { readonly low: number; readonly high: number };
+  /** Reported as an anomaly (GET /anomalies). */
+  readonly anomaly: boolean;
+}
+
 /** One group's final result in a compacted window. */
 export interface GroupResult {
   readonly groupKey: string;
@@ -135,9 +143,11 @@ export interface GroupResult {
   readonly windowEnd: number;
   readonly count: number;
   readonly measures: Record<string, unknown>;
+  /** Views with an anomaly detector: the window's score, once the group is warmed up. */
+  readonly score?: WindowScore;
 }
 
-/** A compacted window's results for the group hashes in [lo, hi). */
+/** A compacted window's rows (results, or detector states) for the group hashes in [lo, hi). */
 export interface ResultChunk {
   readonly lo: number;
   readonly hi: number;
@@ -151,11 +161,38 @@ export interface ResultChunk {
  * the chunk holding a group is the one with the greatest `lo` at or below its hash.
  */
 export function packResults(results: readonly GroupResult[]): ResultChunk[] {
-  const rows = results
-    .map((r) => ({
-      hash: groupHash(r.groupKey),
-      json: JSON.stringify([r.groupKey, r.windowStart, r.windowEnd, r.count, r.measures]),
-    }))
+  return packByHash(
+    results.map((r) => {
+      const row: unknown[] = [r.groupKey, r.windowStart, r.windowEnd, r.count, r.measures];
+      if (r.score) row.push(r.score);
+      return { groupKey: r.groupKey, json: JSON.stringify(row) };
+    }),
+  );
+}
+
+export function unpackResults(data: Uint8Array): GroupResult[] {
+  const rows = JSON.parse(inflateRawSync(data).toString('utf8')) as Array<
+    [string, number, number, number, Record<string, unknown>, WindowScore?]
+  >;
+  return rows.map(([groupKey, windowStart, windowEnd, count, measures, score]) =>
+    score
+      ? { groupKey, windowStart, windowEnd, count, measures, score }
+      : { groupKey, windowStart, windowEnd, count, measures },
+  );
+}
+
+/** Per-group JSON states (the anomaly detectors'), in chunks by group hash like a window's results. */
+export function packStates(states: ReadonlyMap<string, unknown>): ResultChunk[] {
+  return packByHash([...states].map(([groupKey, state]) => ({ groupKey, json: JSON.stringify([groupKey, state]) })));
+}
+
+export function unpackStates(data: Uint8Array): Array<[string, unknown]> {
+  return JSON.parse(inflateRawSync(data).toString('utf8')) as Array<[string, unknown]>;
+}
+
+function packByHash(rows: ReadonlyArray<{ readonly groupKey: string; readonly json: string }>): ResultChunk[] {
+  const sorted = rows
+    .map((r) => ({ hash: groupHash(r.groupKey), json: r.json }))
     .sort((a, b) => a.hash - b.hash || (a.json < b.json ? -1 : 1));
   const chunks: ResultChunk[] = [];
   let lo = 0;
@@ -167,26 +204,13 @@ export function packResults(results: readonly GroupResult[]): ResultChunk[] {
     current = [];
     bytes = 0;
   };
-  rows.forEach((row, i) => {
-    if (bytes > 0 && bytes + row.json.length > RESULT_CHUNK_JSON && row.hash !== rows[i - 1]!.hash) flush(row.hash);
+  sorted.forEach((row, i) => {
+    if (bytes > 0 && bytes + row.json.length > RESULT_CHUNK_JSON && row.hash !== sorted[i - 1]!.hash) flush(row.hash);
     current.push(row.json);
     bytes += row.json.length + 1;
   });
   flush(HASH_END);
   return chunks;
-}
-
-export function unpackResults(data: Uint8Array): GroupResult[] {
-  const rows = JSON.parse(inflateRawSync(data).toString('utf8')) as Array<
-    [string, number, number, number, Record<string, unknown>]
-  >;
-  return rows.map(([groupKey, windowStart, windowEnd, count, measures]) => ({
-    groupKey,
-    windowStart,
-    windowEnd,
-    count,
-    measures,
-  }));
 }
 
 /** Rows joined as JSON arrays of at most `maxChars` characters each (a single larger row is its own part). */

@@ -277,6 +277,11 @@ export interface CompactedWindow {
   /** Whether its results go on the results bus (the view's `emit`). */
   readonly publish: boolean;
   readonly emittedAt: number;
+  /**
+   * Views with an anomaly detector: the detector's signature (lambdas/core/anomaly/scoring.ts) and how many
+   * chunks of per-group detector states were stored with the window, for the next window to start from.
+   */
+  readonly detector?: { readonly signature: string; readonly chunks: number };
 }
 
 export interface StoredChunk extends ResultChunk {
@@ -295,7 +300,16 @@ export interface CompactedStore {
    * Writes the chunks (each once), then the window item that says they are all there; false if the window
    * item was there already (another emitter finished first). `expiresAtS`: end of retention (epoch seconds).
    */
-  putCompacted(window: CompactedWindow, chunks: readonly ResultChunk[], expiresAtS: number): Promise<boolean>;
+  putCompacted(
+    window: CompactedWindow,
+    chunks: readonly ResultChunk[],
+    expiresAtS: number,
+    detectorStates?: readonly ResultChunk[],
+  ): Promise<boolean>;
+  /** The view's compacted window with the greatest windowEnd below `beforeEnd` (the one scored before it). */
+  getLatestCompacted(viewId: string, beforeEnd: number): Promise<CompactedWindow | null>;
+  /** The detector states stored with a compacted window (none without a detector). */
+  getDetectorStates(window: CompactedWindow): Promise<ResultChunk[]>;
   /** The compacted window of an entry, if it was compacted. */
   getCompacted(viewId: string, windowEnd: number, windowStart: number, round: number): Promise<CompactedWindow | null>;
   /** Compacted windows with windowEnd in [fromEnd, untilEnd), in windowEnd order, after `cursor`. */
@@ -315,11 +329,48 @@ export interface CompactedStore {
   raiseCompactedThrough(viewId: string, readyAt: number): Promise<void>;
 }
 
+/** A window reported as an anomaly (lambdas/core/anomaly/scoring.ts), as stored and listed. */
+export interface StoredAnomaly {
+  readonly view: string;
+  readonly groupBy: readonly string[];
+  readonly groupKey: string;
+  readonly windowStart: number;
+  readonly windowEnd: number;
+  readonly measure: string;
+  readonly value: number;
+  readonly score: number;
+  readonly expected: { readonly low: number; readonly high: number };
+  readonly detectedAt: number;
+}
+
+export interface AnomalyPage {
+  readonly anomalies: StoredAnomaly[];
+  /** Sort key of the last anomaly examined, to go on after; null when there are no more. */
+  readonly nextCursor: string | null;
+}
+
+/** Anomalies, by view and window start. */
+export interface AnomalyStore {
+  /**
+   * Records anomalies, each once: a retried scoring finds them there and keeps the first (and its detectedAt);
+   * the table's stream carries each to the publish function once.
+   */
+  putAnomalies(viewId: string, anomalies: readonly StoredAnomaly[], expiresAtS: number): Promise<void>;
+  /** Anomalies with windowStart in [from, to), oldest window first, of one group when `groupKey` is given. */
+  listAnomalies(
+    viewId: string,
+    range: { readonly from: number; readonly to: number; readonly groupKey?: string },
+    limit: number,
+    cursor: string | null,
+  ): Promise<AnomalyPage>;
+}
+
 /** Every port, as one table serves them (callers take the ports, or the methods, they use). */
 export interface StateStore
   extends ShardProgressStore,
     PaneLogStore,
     CompactedStore,
+    AnomalyStore,
     OutboxStore,
     SideRecordStore,
     RecordOriginStore,

@@ -1,23 +1,30 @@
 /**
- * DynamoDB stream of compacted windows → EventBridge. Each result chunk is written once (see
- * lambdas/aggregate/window-emitter.ts); each group's final result in it becomes one `Eddy Window Result`
- * event on the results bus, so other systems can subscribe with EventBridge rules.
+ * DynamoDB stream of compacted windows and anomalies → EventBridge and the Alerts topic. Each result chunk is
+ * written once (see lambdas/aggregate/window-emitter.ts); each group's final result in it becomes one `Eddy
+ * Window Result` event on the results bus, so other systems can subscribe with EventBridge rules. Each
+ * anomaly is written once too (lambdas/adapters/dynamo/anomaly-items.ts): it becomes an `Eddy Anomaly` event
+ * and a message on the Alerts topic, for people.
  *
  * Delivery to EventBridge is at least once (a retried batch may put an event twice); each event carries the
  * window's identity (`id` = view/group/windowStart) so consumers can drop repeats.
  */
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { createEventBridgeClient, requireEnv } from '../adapters/aws-clients.ts';
+import { type Alert, AlertsTopic } from '../adapters/alerts-topic.ts';
+import { createEventBridgeClient, createSnsClient, requireEnv } from '../adapters/aws-clients.ts';
+import { anomalyFromItem } from '../adapters/dynamo/anomaly-items.ts';
+import type { Item } from '../adapters/dynamo/table.ts';
 import { logger } from '../adapters/environment.ts';
 import { tracedHandler } from '../adapters/observability.ts';
 import { RESOURCE_ENV } from '../adapters/permissions.ts';
 import { ResultsBus } from '../adapters/results-bus.ts';
+import { anomalyId, anomalyLine, anomalyReport } from '../core/anomaly/report.ts';
 import { groupObject, groupValuesOfKey } from '../core/group.ts';
 import { unpackResults } from '../core/pane-log.ts';
 
 const busName = requireEnv(RESOURCE_ENV.resultsBus);
 const bus = new ResultsBus(createEventBridgeClient());
+const alerts = new AlertsTopic(createSnsClient(), requireEnv(RESOURCE_ENV.alertsTopic));
 
 /**
  * The events of one stream record: a result chunk written for the first time (lambdas/adapters/dynamo/
@@ -45,16 +52,43 @@ export function toEntries(record: DynamoDBRecord, eventBusName: string): PutEven
         windowEnd: new Date(r.windowEnd).toISOString(),
         final: true,
         measures: r.measures,
+        ...(r.score
+          ? { anomaly: { score: r.score.score, expected: r.score.expected, reported: r.score.anomaly } }
+          : {}),
       }),
     };
   });
 }
 
+/** An anomaly's first write (nothing else): its `Eddy Anomaly` event and its alert. */
+export function toAnomaly(
+  record: DynamoDBRecord,
+  eventBusName: string,
+): { entry: PutEventsRequestEntry; alert: Alert } | null {
+  const image = record.dynamodb?.NewImage;
+  if (record.eventName !== 'INSERT' || !image?.pk?.S?.startsWith('anom|')) return null;
+  const anomaly = anomalyFromItem(image as Item);
+  const id = anomalyId(anomaly);
+  const detail = { id, ...anomalyReport(anomaly) };
+  return {
+    entry: {
+      EventBusName: eventBusName,
+      Source: 'eddy',
+      DetailType: 'Eddy Anomaly',
+      Time: new Date(anomaly.detectedAt),
+      Detail: JSON.stringify(detail),
+    },
+    alert: { id, subject: `Eddy anomaly: ${anomaly.view} ${anomaly.measure}`, text: anomalyLine(anomaly), detail },
+  };
+}
+
 const publishResults = async (event: DynamoDBStreamEvent): Promise<void> => {
   const entries = event.Records.flatMap((r) => toEntries(r, busName));
-  // A refusal throws: the stream batch is retried (bisected) until EventBridge takes it.
-  await bus.put(entries);
-  logger.info('published final windows', { count: entries.length });
+  const anomalies = event.Records.flatMap((r) => toAnomaly(r, busName) ?? []);
+  // A refusal throws: the stream batch is retried (bisected) until EventBridge and SNS take it.
+  await bus.put([...entries, ...anomalies.map((a) => a.entry)]);
+  await alerts.publish(anomalies.map((a) => a.alert));
+  logger.info('published final windows', { count: entries.length, anomalies: anomalies.length });
 };
 
 export const handler = tracedHandler('publish', publishResults);

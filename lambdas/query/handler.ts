@@ -1,6 +1,6 @@
 /**
  * Read side of the API: GET /views, /views/{view}/results, /views/{view}/groups, /status, /late, /dead-letters,
- * /failed-batches, /emitted, /health. A router: each route is in ./routes, its parameters checked with
+ * /failed-batches, /emitted, /anomalies, /health. A router: each route is in ./routes, its parameters checked with
  * ./parameters.ts and its cursors made by ./cursors.ts.
  * Every error names the parameter that is wrong and what would be accepted.
  */
@@ -8,6 +8,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { createStateStore, loadConfig, logger } from '../adapters/environment.ts';
 import { HttpError, json } from '../adapters/http.ts';
 import { type QueryStore, ReadModel } from './read-model.ts';
+import { anomalies } from './routes/anomalies.ts';
 import { emitted } from './routes/emitted.ts';
 import { failedBatches } from './routes/failed-batches.ts';
 import { groups } from './routes/groups.ts';
@@ -44,6 +45,8 @@ export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayPr
         return json(200, await failedBatches(read, params));
       case '/emitted':
         return json(200, await emitted(read, params));
+      case '/anomalies':
+        return json(200, await anomalies(read, params));
       default:
         return json(404, { error: `no route for ${event.httpMethod} ${event.path}` });
     }

@@ -18,6 +18,7 @@ export const QUERY_STORE_CALLS = [
   'listSideRecords',
   'listOpenWindows',
   'listFailedBatches',
+  'listAnomalies',
 ] as const;
 
 export const QUERY_PERMISSIONS = mergePermissions(storePermissions(QUERY_STORE_CALLS));

@@ -2,7 +2,14 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_SOURCE } from '../../config/event-source.ts';
 import type { EddyFunction } from '../../lib/eddy-function.ts';
-import { buildEddyApp, type EddyFixture, logicalIdOf, policyActions, tableStatements } from './eddy-app-fixture.ts';
+import {
+  buildEddyApp,
+  type EddyFixture,
+  logicalIdOf,
+  policyActions,
+  policyStatements,
+  tableStatements,
+} from './eddy-app-fixture.ts';
 
 describe('EddyStateless functions', () => {
   let fx: EddyFixture;
@@ -112,7 +119,7 @@ describe('EddyStateless functions', () => {
       });
     });
 
-    it('reads only first writes of published result chunks from the table stream, with bisect, bounded retries and on-failure', () => {
+    it('reads only first writes of published result chunks and of anomalies from the table stream, with bisect, bounded retries and on-failure', () => {
       fx.statelessTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         FunctionName: { Ref: logicalIdOf(fn('publish')) },
         EventSourceArn: importOf('StateTable.*StreamArn'),
@@ -125,6 +132,12 @@ describe('EddyStateless functions', () => {
               Pattern: JSON.stringify({
                 eventName: ['INSERT'],
                 dynamodb: { NewImage: { pk: { S: [{ prefix: 'win|' }] }, pub: { BOOL: [true] } } },
+              }),
+            },
+            {
+              Pattern: JSON.stringify({
+                eventName: ['INSERT'],
+                dynamodb: { NewImage: { pk: { S: [{ prefix: 'anom|' }] } } },
               }),
             },
           ],
@@ -143,6 +156,20 @@ describe('EddyStateless functions', () => {
             !['dynamodb:GetShardIterator', 'dynamodb:DescribeStream', 'dynamodb:ListStreams'].includes(a),
         ),
       ).toEqual([]);
+    });
+
+    it('lets publish send anomalies to the alerts topic, and use its key to encrypt them, by the ARN it is told', () => {
+      const statements = policyStatements(fx.statelessTemplate, fn('publish').role!);
+      const imported = (pattern: RegExp) => ({ 'Fn::ImportValue': expect.stringMatching(pattern) });
+      expect(statements).toContainEqual(
+        expect.objectContaining({ Action: 'sns:Publish', Resource: imported(/Alerts/) }),
+      );
+      expect(statements).toContainEqual(
+        expect.objectContaining({ Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: imported(/Key.*Arn/) }),
+      );
+      fx.statelessTemplate.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ ALERTS_TOPIC_ARN: importOf('Alerts') }) },
+      });
     });
 
     it('lets aggregate list the stream shards, so unseen shards hold the watermark back', () => {

@@ -1,18 +1,51 @@
-/** The compacted windows' stream → EventBridge publisher. EventBridge's partial failures are mocked (no emulator has them). */
+/**
+ * The table's stream → EventBridge and SNS publisher. EventBridge's and SNS's partial failures are mocked (no
+ * emulator has them).
+ */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { anomalyItem } from '../../lambdas/adapters/dynamo/anomaly-items.ts';
 import { groupHash, packResults } from '../../lambdas/core/pane-log.ts';
 
 const eventBridge = mockClient(EventBridgeClient);
+const sns = mockClient(SNSClient);
 let publish: typeof import('../../lambdas/publish/handler.ts');
+const TOPIC = 'arn:aws:sns:us-east-1:111111111111:eddy-alerts';
 
 beforeAll(async () => {
   process.env.EVENT_BUS_NAME = 'eddy-results';
+  process.env.ALERTS_TOPIC_ARN = TOPIC;
   publish = await import('../../lambdas/publish/handler.ts');
 });
-afterEach(() => eventBridge.reset());
+afterEach(() => {
+  eventBridge.reset();
+  sns.reset();
+});
+
+/** An anomaly's first write, as the table's stream delivers it. */
+function anomalyInserted(windowStart = 1_795_514_400_000): DynamoDBRecord {
+  const item = anomalyItem(
+    'bids_per_auction@abc',
+    {
+      view: 'bids_per_auction',
+      groupBy: ['auction'],
+      groupKey: '["5003"]',
+      windowStart,
+      windowEnd: windowStart + 10_000,
+      measure: 'count',
+      value: 250,
+      score: 9.1,
+      expected: { low: 80, high: 120 },
+      detectedAt: windowStart + 20_000,
+    },
+    1_796_000_000,
+  );
+  // biome-ignore lint/suspicious/noExplicitAny: the stream's image type and the SDK's item type differ only in name
+  return { eventName: 'INSERT', dynamodb: { NewImage: item as any } };
+}
 
 /** A result chunk's first write, as the table's stream delivers it (binary attributes in base64). */
 function inserted(pk: string, n = 0, results = 1, pub = true): DynamoDBRecord {
@@ -81,5 +114,47 @@ describe('publish handler', () => {
     await expect(publish.handler({ Records: [inserted('win|v@1|0|0')] })).rejects.toThrow(
       /refused 1 of 1 results: ThrottlingException/,
     );
+  });
+
+  it('turns an inserted anomaly into one Eddy Anomaly event and one alert', async () => {
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
+    sns.on(PublishBatchCommand).resolves({ Successful: [], Failed: [] });
+    await publish.handler({ Records: [anomalyInserted(), inserted('win|v@1|0|0')] });
+
+    const entries = eventBridge.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries!);
+    const anomaly = entries.find((e) => e.DetailType === 'Eddy Anomaly');
+    expect(JSON.parse(anomaly!.Detail!)).toEqual({
+      id: 'bids_per_auction/["5003"]/1795514400000',
+      view: 'bids_per_auction',
+      group: { auction: '5003' },
+      windowStart: '2026-11-24T10:00:00.000Z',
+      windowEnd: '2026-11-24T10:00:10.000Z',
+      measure: 'count',
+      value: 250,
+      score: 9.1,
+      expected: { low: 80, high: 120 },
+      detectedAt: '2026-11-24T10:00:20.000Z',
+    });
+    const [call] = sns.commandCalls(PublishBatchCommand);
+    expect(call!.args[0].input.TopicArn).toBe(TOPIC);
+    const [message] = call!.args[0].input.PublishBatchRequestEntries!;
+    expect(message!.Subject).toBe('Eddy anomaly: bids_per_auction count');
+    expect(message!.Message!.split('\n')[0]).toBe(
+      'anomaly bids_per_auction auction=5003 2026-11-24T10:00:00Z+10s: count 250 above expected 80..120 (score 9.1)',
+    );
+  });
+
+  it('fails the batch when SNS refuses an alert, so the stream retries it', async () => {
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
+    sns.on(PublishBatchCommand).resolves({ Failed: [{ Id: '0', Code: 'Throttled', SenderFault: false }] });
+    await expect(publish.handler({ Records: [anomalyInserted()] })).rejects.toThrow(
+      /SNS refused 1 of 1 alerts: Throttled/,
+    );
+  });
+
+  it('publishes no alert for result chunks', async () => {
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
+    await publish.handler({ Records: [inserted('win|v@1|0|0')] });
+    expect(sns.commandCalls(PublishBatchCommand)).toEqual([]);
   });
 });

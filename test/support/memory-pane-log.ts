@@ -7,9 +7,12 @@ import { inflateRawSync } from 'node:zlib';
 import {
   chunkItem,
   chunkPk,
+  compactedBefore,
   compactedListBounds,
   compactedWindowItem,
   compactedWindowKey,
+  detectorStatesItem,
+  detectorStatesPk,
 } from '../../lambdas/adapters/dynamo/compacted-items.ts';
 import { deltaItem, deltaItemKeys, deltaSkRange } from '../../lambdas/adapters/dynamo/delta-items.ts';
 import { openWindowItems, openWindowsBefore, roundCutKey } from '../../lambdas/adapters/dynamo/outbox-items.ts';
@@ -49,6 +52,8 @@ export class MemoryPaneLog implements PaneLogStore, CompactedStore, Omit<OutboxS
   /** When each compacted window (by the `windows` key) and its chunks expire (epoch seconds). */
   private readonly windowExpiry = new Map<string, number>();
   private readonly chunks = new Map<string, Map<string, ResultChunk>>();
+  /** Detector states, by their `det|` partition key. */
+  private readonly states = new Map<string, Map<string, ResultChunk>>();
   private readonly through = new Map<string, number>();
   readonly open = new Map<string, OpenWindows & { viewId: string }>();
   /** Session rounds' cuts, by item key. */
@@ -96,7 +101,12 @@ export class MemoryPaneLog implements PaneLogStore, CompactedStore, Omit<OutboxS
     for (const d of found) yield { ...d.delta };
   }
 
-  async putCompacted(w: CompactedWindow, chunks: readonly ResultChunk[], expiresAtS: number): Promise<boolean> {
+  async putCompacted(
+    w: CompactedWindow,
+    chunks: readonly ResultChunk[],
+    expiresAtS: number,
+    detectorStates: readonly ResultChunk[] = [],
+  ): Promise<boolean> {
     const pk = chunkPk(w.viewId, w.windowStart, w.round);
     const stored = this.chunks.get(pk) ?? new Map<string, ResultChunk>();
     this.chunks.set(pk, stored);
@@ -104,6 +114,14 @@ export class MemoryPaneLog implements PaneLogStore, CompactedStore, Omit<OutboxS
       const sk = hashKey(chunk.lo);
       this.meter.put('chunk', chunkItem(w, chunk, expiresAtS), { conditionFailed: stored.has(sk) });
       if (!stored.has(sk)) stored.set(sk, { ...chunk, data: new Uint8Array(chunk.data) });
+    }
+    const statesPk = detectorStatesPk(w.viewId, w.windowStart, w.round);
+    const states = this.states.get(statesPk) ?? new Map<string, ResultChunk>();
+    this.states.set(statesPk, states);
+    for (const chunk of detectorStates) {
+      const sk = hashKey(chunk.lo);
+      this.meter.put('detector', detectorStatesItem(w, chunk, expiresAtS), { conditionFailed: states.has(sk) });
+      if (!states.has(sk)) states.set(sk, { ...chunk, data: new Uint8Array(chunk.data) });
     }
     const key = `${w.viewId}|${windowSk(w)}`;
     const exists = this.windows.has(key);
@@ -126,6 +144,29 @@ export class MemoryPaneLog implements PaneLogStore, CompactedStore, Omit<OutboxS
     this.meter.readKeys('window', [`wins|${viewId}|${sk}`], { consistent: true, op: 'get' });
     const w = this.windows.get(`${viewId}|${sk}`);
     return w ? { ...w } : null;
+  }
+
+  async getLatestCompacted(viewId: string, beforeEnd: number): Promise<CompactedWindow | null> {
+    const before = compactedBefore(beforeEnd);
+    const latest = [...this.windows.values()]
+      .filter((w) => w.viewId === viewId)
+      .map((w) => ({ w, sk: windowSk(w) }))
+      .filter(({ sk }) => sk < before)
+      .sort((a, b) => byCodeUnits(b.sk, a.sk))[0];
+    this.meter.queryKeys('window', latest ? [`wins|${viewId}|${latest.sk}`] : [], { consistent: true });
+    return latest ? { ...latest.w } : null;
+  }
+
+  async getDetectorStates(w: CompactedWindow): Promise<ResultChunk[]> {
+    if (!w.detector) return [];
+    const pk = detectorStatesPk(w.viewId, w.windowStart, w.round);
+    const found = [...(this.states.get(pk) ?? new Map<string, ResultChunk>())].sort((a, b) => byCodeUnits(a[0], b[0]));
+    this.meter.queryKeys(
+      'detector',
+      found.map(([sk]) => `${pk}|${sk}`),
+      { consistent: true },
+    );
+    return found.map(([, c]) => ({ ...c }));
   }
 
   async listCompacted(
@@ -245,6 +286,7 @@ export class MemoryPaneLog implements PaneLogStore, CompactedStore, Omit<OutboxS
       if ((this.windowExpiry.get(key) ?? Number.POSITIVE_INFINITY) > nowS) continue;
       this.windows.delete(key);
       this.chunks.delete(chunkPk(w.viewId, w.windowStart, w.round));
+      this.states.delete(detectorStatesPk(w.viewId, w.windowStart, w.round));
     }
   }
 

@@ -12,6 +12,7 @@
  * items the adapter's request would read (BatchGetItem by item, Query by page).
  */
 
+import { anomalyItem, anomalyListBounds, anomalyPk } from '../../lambdas/adapters/dynamo/anomaly-items.ts';
 import { failedBatchItem, failedBatchSortKey } from '../../lambdas/adapters/dynamo/failed-batch-items.ts';
 import {
   INGEST_COUNTER_ITEMS,
@@ -31,6 +32,7 @@ import {
 import { sideRecordItems } from '../../lambdas/adapters/dynamo/side-record-items.ts';
 import type { SideRecord } from '../../lambdas/core/batch-aggregator.ts';
 import {
+  type AnomalyPage,
   ConcurrentWriteError,
   type FailedBatch,
   type FailedBatchPage,
@@ -41,6 +43,7 @@ import {
   type SideKind,
   type SidePage,
   type StateStore,
+  type StoredAnomaly,
   type StoredFailedBatch,
   type StoredResponse,
   type StoredSideRecord,
@@ -80,6 +83,8 @@ export class MemoryStateStore implements StateStore {
   getCompacted: MemoryPaneLog['getCompacted'] = (...a) => this.pane.getCompacted(...a);
   listCompacted: MemoryPaneLog['listCompacted'] = (...a) => this.pane.listCompacted(...a);
   getChunks: MemoryPaneLog['getChunks'] = (...a) => this.pane.getChunks(...a);
+  getLatestCompacted: MemoryPaneLog['getLatestCompacted'] = (...a) => this.pane.getLatestCompacted(...a);
+  getDetectorStates: MemoryPaneLog['getDetectorStates'] = (...a) => this.pane.getDetectorStates(...a);
   getChunk: MemoryPaneLog['getChunk'] = (...a) => this.pane.getChunk(...a);
   getCompactedThrough: MemoryPaneLog['getCompactedThrough'] = (...a) => this.pane.getCompactedThrough(...a);
   raiseCompactedThrough: MemoryPaneLog['raiseCompactedThrough'] = (...a) => this.pane.raiseCompactedThrough(...a);
@@ -148,6 +153,42 @@ export class MemoryStateStore implements StateStore {
       records: page.map((k) => structuredClone(this.side[kind].get(k)!)),
       // As DynamoDB's LastEvaluatedKey: a full page has a cursor, even when nothing follows it.
       nextCursor: page.length === limit ? (page[page.length - 1] ?? null) : null,
+    };
+  }
+
+  /** Anomalies by the adapter's item key (`anom|<view>|<sk>`). */
+  readonly anomalies = new Map<string, StoredAnomaly>();
+
+  async putAnomalies(viewId: string, anomalies: readonly StoredAnomaly[], expiresAtS: number): Promise<void> {
+    for (const a of anomalies) {
+      const item = anomalyItem(viewId, a, expiresAtS);
+      const key = itemKey(item);
+      this.meter.put('anomaly', item, { conditionFailed: this.anomalies.has(key) });
+      if (!this.anomalies.has(key)) this.anomalies.set(key, structuredClone(a));
+    }
+  }
+
+  async listAnomalies(
+    viewId: string,
+    range: { readonly from: number; readonly to: number; readonly groupKey?: string },
+    limit: number,
+    cursor: string | null,
+  ): Promise<AnomalyPage> {
+    const { from, until } = anomalyListBounds(range.from, range.to, cursor);
+    const prefix = `${anomalyPk(viewId)}|`;
+    const keys = [...this.anomalies.keys()]
+      .filter((k) => k.startsWith(prefix) && k.slice(prefix.length) >= from && k.slice(prefix.length) < until)
+      .sort(byCodeUnits);
+    const matching = keys.filter(
+      (k) => range.groupKey === undefined || this.anomalies.get(k)!.groupKey === range.groupKey,
+    );
+    const page = matching.slice(0, limit);
+    const lastKey = page[page.length - 1];
+    // Read up to the last one listed (a group's listing filters the items it reads).
+    this.meter.queryKeys('anomaly', lastKey ? keys.slice(0, keys.indexOf(lastKey) + 1) : keys, { consistent: false });
+    return {
+      anomalies: page.map((k) => structuredClone(this.anomalies.get(k)!)),
+      nextCursor: matching.length > limit && lastKey ? lastKey.slice(prefix.length) : null,
     };
   }
 

@@ -5,7 +5,9 @@
  * - its chunks, `win|<view>|<windowStart>|<round>` sorted by the lowest group hash each covers: the chunk of
  *   a group is the one with the greatest sort key at or below its hash. Each chunk is written once (a
  *   conditional put), so the table's stream carries it once to the publish function;
- * - how far the view is compacted, `wins|<view>` / `~through`.
+ * - how far the view is compacted, `wins|<view>` / `~through`;
+ * - views with an anomaly detector: the per-group detector states after the window, `det|<view>|<windowStart>|
+ *   <round>`, chunked by group hash like the results and written before the window item too.
  */
 import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { forEachLimited } from '../../core/concurrency.ts';
@@ -55,9 +57,32 @@ export function chunkPk(viewId: string, windowStart: number, round: number): str
   return `win|${viewId}|${pad(windowStart, PANE_START_DIGITS)}|${pad(round, ROUND_DIGITS)}`;
 }
 
+export function detectorStatesPk(viewId: string, windowStart: number, round: number): string {
+  return `det|${viewId}|${pad(windowStart, PANE_START_DIGITS)}|${pad(round, ROUND_DIGITS)}`;
+}
+
+/** A chunk of detector states (nothing is published from these: no `pub`). */
+export function detectorStatesItem(w: CompactedWindow, chunk: ResultChunk, expiresAtS: number): Item {
+  return {
+    pk: S(detectorStatesPk(w.viewId, w.windowStart, w.round)),
+    sk: S(hashKey(chunk.lo)),
+    hi: N(chunk.hi),
+    n: N(chunk.results),
+    d: { B: chunk.data },
+    expiresAt: N(expiresAtS),
+  };
+}
+
+/** The sort key below which getLatestCompacted looks. */
+export function compactedBefore(beforeEnd: number): string {
+  return pad(Math.max(0, Math.min(beforeEnd, 10 ** PANE_START_DIGITS - 1)), PANE_START_DIGITS);
+}
+
 /** The window item (the in-memory store bills the same items). */
 export function compactedWindowItem(w: CompactedWindow, expiresAtS: number): Item {
+  const detector: Item = w.detector ? { ds: S(w.detector.signature), dc: N(w.detector.chunks) } : {};
   return {
+    ...detector,
     pk: S(windowsPk(w.viewId)),
     sk: S(windowSk(w.windowEnd, w.windowStart, w.round)),
     view: S(w.view),
@@ -101,6 +126,7 @@ function windowFromItem(viewId: string, item: Item): CompactedWindow {
     results: num(item.n),
     publish: item.pub?.BOOL === true,
     emittedAt: num(item.at),
+    ...(item.ds ? { detector: { signature: str(item.ds), chunks: num(item.dc) } } : {}),
   };
 }
 
@@ -115,8 +141,10 @@ export function chunkFromItem(item: Item): ResultChunk {
 
 /** The calls each method makes, and the partition keys it touches. */
 export const COMPACTED_PERMISSIONS = {
-  putCompacted: table(['dynamodb:PutItem'], ['wins|*', 'win|*']),
+  putCompacted: table(['dynamodb:PutItem'], ['wins|*', 'win|*', 'det|*']),
   getCompacted: table(['dynamodb:GetItem'], ['wins|*']),
+  getLatestCompacted: table(['dynamodb:Query'], ['wins|*']),
+  getDetectorStates: table(['dynamodb:Query'], ['det|*']),
   listCompacted: table(['dynamodb:Query'], ['wins|*']),
   getChunks: table(['dynamodb:Query'], ['win|*']),
   getChunk: table(['dynamodb:Query'], ['win|*']),
@@ -125,13 +153,22 @@ export const COMPACTED_PERMISSIONS = {
 } as const satisfies Record<string, Permission>;
 
 export class DynamoCompactedStore extends TableItems implements CompactedStore {
-  async putCompacted(w: CompactedWindow, chunks: readonly ResultChunk[], expiresAtS: number): Promise<boolean> {
-    await forEachLimited(chunks, WRITE_CONCURRENCY, async (chunk) => {
+  async putCompacted(
+    w: CompactedWindow,
+    chunks: readonly ResultChunk[],
+    expiresAtS: number,
+    detectorStates: readonly ResultChunk[] = [],
+  ): Promise<boolean> {
+    const items = [
+      ...chunks.map((chunk) => chunkItem(w, chunk, expiresAtS)),
+      ...detectorStates.map((chunk) => detectorStatesItem(w, chunk, expiresAtS)),
+    ];
+    await forEachLimited(items, WRITE_CONCURRENCY, async (item) => {
       try {
         await this.client.send(
           new PutItemCommand({
             TableName: this.tableName,
-            Item: chunkItem(w, chunk, expiresAtS),
+            Item: item,
             // Once: the stream publishes each chunk when it is first written.
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
@@ -170,6 +207,33 @@ export class DynamoCompactedStore extends TableItems implements CompactedStore {
       }),
     );
     return out.Item ? windowFromItem(viewId, out.Item) : null;
+  }
+
+  async getLatestCompacted(viewId: string, beforeEnd: number): Promise<CompactedWindow | null> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk < :before',
+        ExpressionAttributeValues: { ':pk': S(windowsPk(viewId)), ':before': S(compactedBefore(beforeEnd)) },
+        ConsistentRead: true,
+        ScanIndexForward: false,
+        Limit: 1,
+      }),
+    );
+    const item = out.Items?.[0];
+    return item ? windowFromItem(viewId, item) : null;
+  }
+
+  async getDetectorStates(w: CompactedWindow): Promise<ResultChunk[]> {
+    if (!w.detector) return [];
+    const chunks: ResultChunk[] = [];
+    const items = this.queryAll({
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': S(detectorStatesPk(w.viewId, w.windowStart, w.round)) },
+      ConsistentRead: true,
+    });
+    for await (const item of items) chunks.push(chunkFromItem(item));
+    return chunks;
   }
 
   async listCompacted(

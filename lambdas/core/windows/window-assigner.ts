@@ -4,8 +4,10 @@
  * composed when read, so batches, shards and sessions merge on read; see sliding.ts and session.ts.
  * All windows are aligned to the Unix epoch.
  */
+
 import type { WindowSpec } from '../config.ts';
 import type { PanePartial, ViewMeasures } from '../pane.ts';
+import type { WindowScore } from '../pane-log.ts';
 
 export interface WindowResult {
   readonly windowStart: number;
@@ -13,6 +15,8 @@ export interface WindowResult {
   readonly final: boolean;
   readonly count: number;
   readonly measures: Record<string, unknown>;
+  /** A final window of a view with an anomaly detector: how it scored (once the group is warmed up). */
+  readonly score?: WindowScore;
 }
 
 export interface ComposeRequest {

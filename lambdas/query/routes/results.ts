@@ -50,6 +50,8 @@ export async function results(read: ReadModel, viewName: string, params: Params)
       windowEnd: iso(w.windowEnd),
       final: w.final,
       measures: w.measures,
+      // Views with an anomaly detector: how the final window scored against the group's history.
+      ...(w.score ? { anomaly: { score: w.score.score, expected: w.score.expected, reported: w.score.anomaly } } : {}),
     })),
     nextCursor: page.nextStart === null ? null : windowStartCursor.encode(page.nextStart),
   };
