@@ -67,6 +67,74 @@ describe('views config', () => {
     );
   });
 
+  describe('anomaly', () => {
+    const measures = [
+      { fn: 'count' },
+      { fn: 'avg', field: 'price' },
+      { fn: 'quantiles', field: 'price', q: [0.5, 0.99] },
+    ];
+    const anomaly = (a: unknown, over: Record<string, unknown> = {}) =>
+      normalizeConfig(view({ measures, anomaly: a, ...over })).views[0]!.anomaly;
+
+    it('has no detector unless the view declares one', () => {
+      expect(normalizeConfig(view({})).views[0]!.anomaly).toBeNull();
+    });
+
+    it('resolves a quantile measure to its result and key, and scores absent groups as 0 only for counting measures', () => {
+      expect(anomaly({ measure: 'quantiles_price.0.99', method: 'robust' })).toMatchObject({
+        result: 'quantiles_price',
+        quantile: '0.99',
+        zeroWhenAbsent: false,
+        sensitivity: 'medium',
+      });
+      expect(anomaly({ measure: 'count', method: 'rcf' })).toMatchObject({ result: 'count', zeroWhenAbsent: true });
+    });
+
+    it('names a measure that is not a scalar result of the view, listing those that are', () => {
+      expect(() => anomaly({ measure: 'sum_price', method: 'robust' })).toThrow(
+        /view 'v'\.anomaly\.measure: "sum_price" is not a scalar result of the view; use one of count, avg_price, quantiles_price\.0\.5, quantiles_price\.0\.99/,
+      );
+    });
+
+    it('names an unknown method and a bad sensitivity', () => {
+      expect(() => anomaly({ measure: 'count', method: 'zscore' })).toThrow(
+        /view 'v'\.anomaly\.method: "zscore" is not a method; use 'robust' or 'rcf'/,
+      );
+      expect(() => anomaly({ measure: 'count', method: 'robust', sensitivity: 3 })).toThrow(
+        /view 'v'\.anomaly\.sensitivity: 3 must be 'low', 'medium' or 'high'/,
+      );
+    });
+
+    it('takes shingle for rcf only, from 1 to 16', () => {
+      expect(anomaly({ measure: 'count', method: 'rcf', shingle: 8 })!.shingle).toBe(8);
+      expect(() => anomaly({ measure: 'count', method: 'robust', shingle: 8 })).toThrow(
+        /anomaly\.shingle: applies to method 'rcf' only/,
+      );
+      expect(() => anomaly({ measure: 'count', method: 'rcf', shingle: 40 })).toThrow(
+        /anomaly\.shingle: 40 must be an integer from 1 to 16/,
+      );
+    });
+
+    it('turns a robust season into windows, refusing one that is not a whole number of windows', () => {
+      expect(anomaly({ measure: 'count', method: 'robust', season: '1h' })!.seasonWindows).toBe(360);
+      expect(() => anomaly({ measure: 'count', method: 'robust', season: '15s' })).toThrow(
+        /anomaly\.season: "15s" must be a whole number of windows \(10000 ms each\), from 2 to 1440 of them/,
+      );
+    });
+
+    it('refuses a detector on a session view', () => {
+      expect(() =>
+        anomaly({ measure: 'count', method: 'robust' }, { window: { type: 'session', gap: '10s' } }),
+      ).toThrow(/view 'v'\.anomaly: session windows are not a regular series/);
+    });
+
+    it('names a misspelt key of the detector', () => {
+      expect(() => anomaly({ measure: 'count', method: 'robust', sensitivty: 'low' })).toThrow(
+        /view 'v'\.anomaly: unknown key 'sensitivty'; did you mean 'sensitivity'\?/,
+      );
+    });
+  });
+
   it('publishes results unless emit is false, and names a non-boolean emit', () => {
     expect(normalizeConfig(view({})).views[0]!.emit).toBe(true);
     expect(normalizeConfig(view({ emit: false })).views[0]!.emit).toBe(false);
