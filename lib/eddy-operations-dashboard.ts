@@ -103,6 +103,11 @@ export class EddyOperationsDashboard extends Construct {
         left: [sum(M.emittedWindows)],
         width: WIDTH / 2,
       }),
+      new cloudwatch.GraphWidget({
+        title: 'Anomalies reported by the views’ detectors',
+        left: [sum(M.anomalies)],
+        width: WIDTH / 2,
+      }),
     );
 
     const url = new CfnOutput(this, 'Url', {

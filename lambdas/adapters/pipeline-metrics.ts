@@ -37,6 +37,8 @@ export const PIPELINE_METRICS = {
   batchDuration: 'BatchDuration',
   /** Final window results published, by batches and by the scheduled run (aggregate). */
   emittedWindows: 'EmittedWindows',
+  /** Windows views' anomaly detectors reported, by batches and by the scheduled run (aggregate). */
+  anomalies: 'Anomalies',
 } as const;
 
 export type PipelineMetricName = (typeof PIPELINE_METRICS)[keyof typeof PIPELINE_METRICS];

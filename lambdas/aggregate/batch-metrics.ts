@@ -8,7 +8,7 @@ import type { EmitReport } from './window-emitter.ts';
 
 /**
  * One batch: its event counters (late also per view, 0 included, so a view's graph has no gaps), the shard
- * watermark's lag behind wall time, how long the batch took, and the windows it published. A batch made only
+ * watermark's lag behind wall time, how long the batch took, the windows it published and the anomalies found. A batch made only
  * of records already applied reports no watermark: it moved nothing, so it has no lag to tell.
  */
 export function batchMetrics(
@@ -24,6 +24,7 @@ export function batchMetrics(
     { name: M.duplicateEvents, unit: 'Count', value: counters.duplicates },
     { name: M.batchDuration, unit: 'Milliseconds', value: timing.now - timing.startedAt },
     { name: M.emittedWindows, unit: 'Count', value: report.emit?.emitted ?? 0 },
+    { name: M.anomalies, unit: 'Count', value: report.emit?.anomalies ?? 0 },
   ];
   if (report.watermark !== null) {
     points.push({ name: M.watermarkLag, unit: 'Milliseconds', value: timing.now - report.watermark });
@@ -34,7 +35,10 @@ export function batchMetrics(
   return points;
 }
 
-/** The scheduled run: the windows it published while no batch came along. */
+/** The scheduled run: the windows it published while no batch came along, and the anomalies found in them. */
 export function scheduledEmitMetrics(report: EmitReport): MetricPoint[] {
-  return [{ name: M.emittedWindows, unit: 'Count', value: report.emitted }];
+  return [
+    { name: M.emittedWindows, unit: 'Count', value: report.emitted },
+    { name: M.anomalies, unit: 'Count', value: report.anomalies },
+  ];
 }

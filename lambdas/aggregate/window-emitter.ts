@@ -55,6 +55,8 @@ export interface EmitBudget {
 export interface EmitReport {
   /** Results newly published. */
   emitted: number;
+  /** Anomalies newly reported by views' detectors. */
+  anomalies: number;
   /** Open-window entries examined. */
   entries: number;
   /** Entries that failed (kept, to be tried again), and the first reason. */
@@ -88,7 +90,7 @@ export class WindowEmitter {
    * entry once `budget.deadline` (epoch ms) has passed; what is left waits for the next run.
    */
   async emit(watermark: number | null, budget: EmitBudget): Promise<EmitReport> {
-    const report: EmitReport = { emitted: 0, entries: 0, failed: 0 };
+    const report: EmitReport = { emitted: 0, anomalies: 0, entries: 0, failed: 0 };
     if (watermark === null) return report;
     // Stored before anything is published at it: shards that join later start from it (see ShardProcessor).
     if (watermark > this.raisedTo) {
@@ -115,7 +117,7 @@ export class WindowEmitter {
         if (this.now() > budget.deadline) return report;
         report.entries++;
         try {
-          report.emitted += await this.emitWindow(reader, entry);
+          report.emitted += await this.emitWindow(reader, entry, report);
         } catch (err) {
           // The entry stays and is tried again by the next run; one bad entry must not block the rest.
           complete = false;
@@ -149,7 +151,7 @@ export class WindowEmitter {
   }
 
   /** A tumbling or sliding window: every group that has data in it. */
-  private async emitWindow(reader: WindowReader, entry: OpenWindows): Promise<number> {
+  private async emitWindow(reader: WindowReader, entry: OpenWindows, report: EmitReport): Promise<number> {
     const window = reader.view.window as { sizeMs: number };
     const windowStart = entry.windowStart;
     const { from, to } = reader.windows.entryWindows(windowStart);
@@ -162,7 +164,7 @@ export class WindowEmitter {
       const [r] = (await reader.compose(panes, req)).windows;
       if (r) results.push({ groupKey, ...r });
     }
-    const emitted = await this.compact(reader, windowStart, 0, windowStart + window.sizeMs, results);
+    const emitted = await this.compact(reader, windowStart, 0, windowStart + window.sizeMs, results, report);
     await this.store.deleteOpenWindows(reader.viewId, entry.key);
     return reader.view.emit ? emitted : 0;
   }
@@ -264,6 +266,7 @@ export class WindowEmitter {
     round: number,
     windowEnd: number,
     results: readonly GroupResult[],
+    report?: EmitReport,
   ): Promise<number> {
     // A retried or concurrent emission: the window is there whole already, nothing to write again.
     if (await this.store.getCompacted(reader.viewId, windowEnd, windowStart, round)) return 0;
@@ -288,6 +291,7 @@ export class WindowEmitter {
       await this.store.putAnomalies(reader.viewId, scored.anomalies, this.expiresAtS(reader));
     }
     const written = await this.store.putCompacted(window, chunks, this.expiresAtS(reader), scored?.states);
+    if (written && report && scored) report.anomalies += scored.anomalies.length;
     return written ? results.length : 0;
   }
 
@@ -314,7 +318,8 @@ export class WindowEmitter {
     }
     const { slideMs } = reader.view.window as { slideMs: number };
     const skipped = previous ? Math.max(0, Math.round((windowStart - previous.windowStart) / slideMs) - 1) : 0;
-    const scoring = scoreWindow(spec, detector, states, skipped, { windowStart, windowEnd }, results);
+    const index = Math.floor(windowStart / slideMs);
+    const scoring = scoreWindow(spec, detector, states, skipped, { windowStart, windowEnd, index }, results);
     const detectedAt = this.now();
     return {
       signature,

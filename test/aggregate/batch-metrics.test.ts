@@ -11,7 +11,7 @@ const report = (over: Partial<BatchReport> = {}): BatchReport => ({
   replacedItems: 0,
   counters: { processed: 40, late: 3, lateByView: { hot: 2, all: 1 }, deadLettered: 1, duplicates: 5 },
   watermark: T - 6_000,
-  emit: { emitted: 4, entries: 4, failed: 0 },
+  emit: { emitted: 4, anomalies: 1, entries: 4, failed: 0 },
   ...over,
 });
 
@@ -28,6 +28,7 @@ describe('batchMetrics', () => {
       { name: 'DeadLetteredEvents', unit: 'Count', value: 1 },
       { name: 'DuplicateEvents', unit: 'Count', value: 5 },
       { name: 'EmittedWindows', unit: 'Count', value: 4 },
+      { name: 'Anomalies', unit: 'Count', value: 1 },
     ]);
   });
 
@@ -60,9 +61,10 @@ describe('batchMetrics', () => {
 });
 
 describe('scheduledEmitMetrics', () => {
-  it('reports the windows the scheduled run published', () => {
-    expect(scheduledEmitMetrics({ emitted: 7, entries: 9, failed: 2, firstError: 'throttled' })).toEqual([
+  it('reports the windows the scheduled run published and the anomalies found in them', () => {
+    expect(scheduledEmitMetrics({ emitted: 7, anomalies: 2, entries: 9, failed: 2, firstError: 'throttled' })).toEqual([
       { name: 'EmittedWindows', unit: 'Count', value: 7 },
+      { name: 'Anomalies', unit: 'Count', value: 2 },
     ]);
   });
 });

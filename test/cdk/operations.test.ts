@@ -108,6 +108,10 @@ describe('EddyStateless operations dashboard', () => {
     expect(series(widget('Windows emitted'))).toEqual(['Eddy/EmittedWindows service=eddy Sum/60s']);
   });
 
+  it('graphs the anomalies the views’ detectors report', () => {
+    expect(series(widget('Anomalies reported'))).toEqual(['Eddy/Anomalies service=eddy Sum/60s']);
+  });
+
   it('prints a link to the dashboard in the console of its region', () => {
     fx.statelessTemplate.hasOutput('OperationsDashboardUrl', {
       Value: {

@@ -36,8 +36,12 @@ export interface Detector<State> {
   /** Windows of history needed before anything is reported. */
   readonly warmUpWindows: number;
   initial(): State;
-  /** Scores `value` (the window's result) and learns it. Pure: `state` is not modified. */
-  score(state: State, value: number): { readonly state: State; readonly verdict: Verdict };
+  /**
+   * Scores `value` (the window's result) and learns it. Pure: `state` is not modified. `window` is the window's
+   * number (its start divided by the view's slide): a seasonal method takes its phase from it, so a window
+   * left unscored (no value) does not shift the season. Without it, the phase is the count of windows scored.
+   */
+  score(state: State, value: number, window?: number): { readonly state: State; readonly verdict: Verdict };
 }
 
 /** Consecutive anomalous windows on one side after which the values are taken as a new level. */

@@ -22,8 +22,8 @@
  *
  * Warm-up: `WARM_UP_WINDOWS` (24: two hours of 5-minute windows) before anything is reported; the seasonal
  * offsets keep learning after it, and until they have, the wider typical error makes the detector quieter.
- * The caller scores every window of the group in order (0 for a window with no events): the season's phase is
- * the number of windows scored.
+ * The caller scores the group's windows in order; the season's phase is the window's number when given (the
+ * emitter gives it), else the number of windows scored.
  *
  * State per group: 4 numbers (windows scored, level, slope, spread), the seasonal offsets (none, or
  * min(season, 24)), 3 more while a run is in progress, and 2 flags: at most 31 numbers, kept short (6
@@ -116,7 +116,7 @@ export function robustDetector(options: RobustOptions = {}): Detector<RobustStat
       counts: true,
       run: null,
     }),
-    score(state, value) {
+    score(state, value, window) {
       if (!Number.isFinite(value)) throw new Error(`robust: value must be a finite number (given ${value})`);
       const y = Math.asinh(value);
       const counts = state.counts && Number.isInteger(value) && value >= 0;
@@ -128,7 +128,7 @@ export function robustDetector(options: RobustOptions = {}): Detector<RobustStat
         };
       }
 
-      const [i0, i1, w] = phase(state.n);
+      const [i0, i1, w] = phase(window ?? state.n);
       const seasonal = season > 0 ? (1 - w) * state.season[i0]! + w * state.season[i1]! : 0;
       const prediction = state.level + state.slope + seasonal;
       const error = y - prediction;

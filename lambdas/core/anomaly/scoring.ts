@@ -73,14 +73,15 @@ export function measureValue(spec: AnomalySpec, result: GroupResult | undefined)
 
 /**
  * Scores one window: every group with a result, and every group with a state that has none (see above).
- * `skipped` is how many windows of the view passed since the previous scored one with no data at all.
+ * `skipped` is how many windows of the view passed since the previous scored one with no data at all;
+ * `window.index` is the window's number (start / slide), from which seasonal detectors take their phase.
  */
 export function scoreWindow(
   spec: AnomalySpec,
   detector: Detector<unknown>,
   previous: ReadonlyMap<string, GroupDetectorState>,
   skipped: number,
-  window: { readonly windowStart: number; readonly windowEnd: number },
+  window: { readonly windowStart: number; readonly windowEnd: number; readonly index: number },
   results: readonly GroupResult[],
 ): WindowScoring {
   const states = new Map<string, GroupDetectorState>();
@@ -98,7 +99,7 @@ export function scoreWindow(
       if (before) states.set(groupKey, { s: before.s, a: absent });
       continue;
     }
-    const { state, verdict } = detector.score(before?.s ?? detector.initial(), value);
+    const { state, verdict } = detector.score(before?.s ?? detector.initial(), value, window.index);
     states.set(groupKey, { s: state, a: absent });
     if (!verdict.warm) continue;
     const score = { score: round(verdict.score), expected: roundRange(verdict.expected), anomaly: verdict.anomaly };
@@ -106,7 +107,8 @@ export function scoreWindow(
     if (verdict.anomaly) {
       anomalies.push({
         groupKey,
-        ...window,
+        windowStart: window.windowStart,
+        windowEnd: window.windowEnd,
         measure: spec.measure,
         value,
         score: score.score,

@@ -46,7 +46,7 @@ const result = (g: string, count: number, measures: Record<string, unknown> = { 
   count,
   measures,
 });
-const window = { windowStart: 0, windowEnd: 10_000 };
+const window = { windowStart: 0, windowEnd: 10_000, index: 0 };
 const state = (values: number[], absent = 0): GroupDetectorState => ({ s: values, a: absent });
 
 describe('scoreWindow', () => {
