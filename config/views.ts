@@ -30,6 +30,8 @@ const config: EddyConfig = {
       groupBy: ['state'],
       window: { type: 'tumbling', size: '10s' },
       measures: [{ fn: 'count' }],
+      // Reports a state whose sign-ups jump, drop or stop (GET /anomalies, alerts); see docs/anomalies.md.
+      anomaly: { measure: 'count', method: 'robust' },
     },
     {
       name: 'hot_auctions',

@@ -38,6 +38,7 @@ const REQUIRED = [
   'idempotency-key',
   'query-errors',
   'emitted',
+  'anomalies',
   'bad-config',
 ];
 
