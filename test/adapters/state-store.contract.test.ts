@@ -12,14 +12,17 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoStateStore } from '../../lambdas/adapters/dynamo-state-store.ts';
 import type { SideRecord } from '../../lambdas/core/batch-aggregator.ts';
-import { type DeltaItem, HASH_END, type ResultChunk } from '../../lambdas/core/pane-log.ts';
+import { groupKeyOf } from '../../lambdas/core/group.ts';
+import { type DeltaItem, HASH_END, packStates, type ResultChunk, unpackStates } from '../../lambdas/core/pane-log.ts';
 import {
   type CompactedWindow,
   ConcurrentWriteError,
   type OpenWindows,
   type ShardState,
   type StateStore,
+  type StoredAnomaly,
 } from '../../lambdas/core/store.ts';
+import { END_OF_TIME } from '../../lambdas/core/windows/window-assigner.ts';
 import { localDynamoClient } from '../../local/aws-clients.ts';
 import { type Emulators, startEmulators } from '../../local/emulators.ts';
 import { ensureTable } from '../../local/resources.ts';
@@ -103,6 +106,37 @@ const chunk = (lo: number, hi: number, data: string): ResultChunk => ({
   results: 1,
   data: new Uint8Array(Buffer.from(data)),
 });
+
+/** A group's anomaly in the 1 s window starting at `windowStart`. */
+const anomaly = (windowStart: number, group: string, over: Partial<StoredAnomaly> = {}): StoredAnomaly => ({
+  view: 'v',
+  groupBy: ['k'],
+  groupKey: groupKeyOf([group]),
+  windowStart,
+  windowEnd: windowStart + 1_000,
+  measure: 'count',
+  value: 120,
+  score: 9.5,
+  expected: { low: 8, high: 40 },
+  detectedAt: 70_000,
+  ...over,
+});
+
+/** Every page of a listing, following nextCursor. */
+async function anomalyPages(
+  store: StateStore,
+  range: { readonly from: number; readonly to: number; readonly groupKey?: string },
+  limit: number,
+): Promise<Array<Array<[number, string]>>> {
+  const pages: Array<Array<[number, string]>> = [];
+  let cursor: string | null = null;
+  do {
+    const page = await store.listAnomalies('v@1', range, limit, cursor);
+    pages.push(page.anomalies.map((a) => [a.windowStart, a.groupKey]));
+    cursor = page.nextCursor;
+  } while (cursor !== null && pages.length < 20);
+  return pages;
+}
 
 const sideRecord = (seq: string, arrivalMs: number): SideRecord => ({
   seq,
@@ -249,6 +283,110 @@ describe.each(stores)('StateStore contract: %s', (_name, open) => {
 
       expect(await store.getCompactedThrough('v@1')).toBe(5_000);
       expect(await store.getCompactedThrough('v@2')).toBeNull();
+    });
+
+    it('finds the latest window that ends before a time, and none before the first', async () => {
+      for (const end of [3_000, 1_000, 2_000]) {
+        await store.putCompacted(compacted(end - 1_000, end), [chunk(0, HASH_END, 'x')], EXPIRES);
+      }
+      await store.putCompacted(compacted(0, 9_000, { viewId: 'v@2' }), [chunk(0, HASH_END, 'x')], EXPIRES);
+      await store.raiseCompactedThrough('v@1', 8_000);
+
+      const latest = await Promise.all([3_000, 3_001, 1_001, 1_000].map((t) => store.getLatestCompacted('v@1', t)));
+
+      expect(latest.map((w) => w?.windowEnd ?? null)).toEqual([2_000, 3_000, 1_000, null]);
+      expect(latest[0]).toEqual(compacted(1_000, 2_000));
+      expect(await store.getLatestCompacted('v@1', END_OF_TIME)).toEqual(compacted(2_000, 3_000));
+      expect(await store.getLatestCompacted('v@3', END_OF_TIME)).toBeNull();
+    });
+
+    it('keeps the detector states written with a window, for the next window to start from', async () => {
+      const states = new Map<string, unknown>(
+        ['a', 'b', 'c'].map((g, i) => [groupKeyOf([g]), { s: { n: 24 + i, level: 3.5 }, a: 0 }]),
+      );
+      const packed = packStates(states);
+      const w = compacted(0, 1_000, { detector: { signature: 'v1|count|robust', chunks: packed.length } });
+      await store.putCompacted(w, [chunk(0, HASH_END, 'results')], EXPIRES, packed);
+
+      const latest = await store.getLatestCompacted('v@1', 2_000);
+      const got = await store.getDetectorStates(latest!);
+
+      expect(latest).toEqual(w);
+      expect(new Map(got.flatMap((c) => unpackStates(c.data)))).toEqual(states);
+      expect((await store.getChunks(w)).map((c) => Buffer.from(c.data).toString())).toEqual(['results']);
+    });
+
+    it('has no detector states for a window without a detector', async () => {
+      await store.putCompacted(compacted(0, 1_000), [chunk(0, HASH_END, 'x')], EXPIRES);
+
+      expect(await store.getDetectorStates(compacted(0, 1_000))).toEqual([]);
+    });
+  });
+
+  describe('anomalies', () => {
+    it('records an anomaly once: a repeat keeps the first, and its detectedAt', async () => {
+      await store.putAnomalies('v@1', [anomaly(1_000, 'a')], EXPIRES);
+
+      await store.putAnomalies('v@1', [anomaly(1_000, 'a', { detectedAt: 99_000, score: 12 })], EXPIRES);
+
+      expect(await store.listAnomalies('v@1', { from: 0, to: END_OF_TIME }, 10, null)).toEqual({
+        anomalies: [anomaly(1_000, 'a')],
+        nextCursor: null,
+      });
+    });
+
+    it('lists windowStart in [from, to), oldest window first, then by group', async () => {
+      await store.putAnomalies(
+        'v@1',
+        [anomaly(3_000, 'a'), anomaly(1_000, 'b'), anomaly(2_000, 'b'), anomaly(2_000, 'a'), anomaly(4_000, 'a')],
+        EXPIRES,
+      );
+
+      const page = await store.listAnomalies('v@1', { from: 2_000, to: 4_000 }, 10, null);
+
+      expect(page.anomalies.map((a) => [a.windowStart, a.groupKey])).toEqual([
+        [2_000, groupKeyOf(['a'])],
+        [2_000, groupKeyOf(['b'])],
+        [3_000, groupKeyOf(['a'])],
+      ]);
+      expect(page.nextCursor).toBeNull();
+    });
+
+    it('pages by limit and nextCursor, and ends with a null cursor', async () => {
+      await store.putAnomalies(
+        'v@1',
+        [1, 2, 3, 4, 5].map((i) => anomaly(i * 1_000, 'a')),
+        EXPIRES,
+      );
+
+      const byTwo = await anomalyPages(store, { from: 0, to: END_OF_TIME }, 2);
+      const byFive = await store.listAnomalies('v@1', { from: 0, to: END_OF_TIME }, 5, null);
+
+      expect(byTwo.map((p) => p.map(([start]) => start))).toEqual([[1_000, 2_000], [3_000, 4_000], [5_000]]);
+      expect(byFive.anomalies).toHaveLength(5);
+      expect(byFive.nextCursor).toBeNull();
+    });
+
+    it('lists one group’s anomalies, page by page', async () => {
+      await store.putAnomalies(
+        'v@1',
+        [1, 2, 3, 4, 5].flatMap((i) => [anomaly(i * 1_000, 'a'), anomaly(i * 1_000, 'b')]),
+        EXPIRES,
+      );
+
+      const pages = await anomalyPages(store, { from: 2_000, to: END_OF_TIME, groupKey: groupKeyOf(['b']) }, 2);
+
+      expect(pages.flat()).toEqual([2_000, 3_000, 4_000, 5_000].map((t) => [t, groupKeyOf(['b'])]));
+      expect(pages.every((p) => p.length <= 2)).toBe(true);
+    });
+
+    it('keeps each view’s anomalies apart', async () => {
+      await store.putAnomalies('v@2', [anomaly(1_000, 'a', { view: 'w' })], EXPIRES);
+
+      expect(await store.listAnomalies('v@1', { from: 0, to: END_OF_TIME }, 10, null)).toEqual({
+        anomalies: [],
+        nextCursor: null,
+      });
     });
   });
 

@@ -141,4 +141,24 @@ describe('npm start options', () => {
       '--shards must be an integer from 1 to 50 (given "0")',
     );
   });
+
+  it('takes an http or https alert webhook, and none by default', () => {
+    expect(parseCommandLine(['--alert-webhook', 'http://127.0.0.1:9000/hook'], {})).toMatchObject({
+      alertWebhook: 'http://127.0.0.1:9000/hook',
+    });
+    expect(parseCommandLine(['--alert-webhook', 'https://hooks.example.com/eddy?x=1'], {})).toMatchObject({
+      alertWebhook: 'https://hooks.example.com/eddy?x=1',
+    });
+    expect(parseCommandLine([], {})).not.toHaveProperty('alertWebhook');
+  });
+
+  it.each([
+    ['ftp://x', '"ftp://x"'],
+    ['', '""'],
+    ['https://', '"https://"'],
+  ])('names a bad alert webhook (%j)', (url, given) => {
+    expect(() => parseCommandLine(['--alert-webhook', url], {})).toThrow(
+      `--alert-webhook must be an http:// or https:// URL (given ${given})`,
+    );
+  });
 });
