@@ -48,9 +48,13 @@ export async function startAnomalyAlerts(options: AnomalyAlertsOptions): Promise
     v.from = latest ? latest.windowStart + 1 : 0;
   }
   const queue: StoredAnomaly[] = [];
+  const stopSignal = new AbortController();
   let reported = 0;
   let stopped = false;
   let wake: (() => void) | undefined;
+  // Resolves on stop, so a backoff in progress does not hold stop() up.
+  let onStop: () => void = () => undefined;
+  const stopping = new Promise<void>((resolve) => (onStop = resolve));
 
   const deliver = async (a: StoredAnomaly): Promise<void> => {
     const body = JSON.stringify({ id: anomalyId(a), ...anomalyReport(a) });
@@ -61,14 +65,14 @@ export async function startAnomalyAlerts(options: AnomalyAlertsOptions): Promise
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body,
-          signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+          signal: AbortSignal.any([AbortSignal.timeout(WEBHOOK_TIMEOUT_MS), stopSignal.signal]),
         });
         if (res.ok) return;
         reason = `HTTP ${res.status}`;
       } catch (err) {
         reason = (err as Error).message;
       }
-      if (attempt < attempts) await sleep(backoffMs * 2 ** (attempt - 1));
+      if (attempt < attempts) await Promise.race([sleep(backoffMs * 2 ** (attempt - 1)), stopping]);
     }
     if (!stopped) log(`[alerts] the webhook refused ${anomalyId(a)} ${attempts} times (${reason}); gave up on it`);
   };
@@ -115,6 +119,8 @@ export async function startAnomalyAlerts(options: AnomalyAlertsOptions): Promise
       clearInterval(timer);
       await polling;
       stopped = true;
+      onStop();
+      stopSignal.abort();
       wake?.();
       await webhookWorker;
     },
@@ -122,5 +128,5 @@ export async function startAnomalyAlerts(options: AnomalyAlertsOptions): Promise
 }
 
 function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

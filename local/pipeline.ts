@@ -235,6 +235,15 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       now,
       log,
     });
+    // Before the poller: it skips anomalies of windows compacted before it started (a restart on kept state).
+    const alerts = await startAnomalyAlerts({
+      store: new DynamoStateStore(dynamodb, tableName),
+      views: config.spec.views,
+      log,
+      ...(options.alertWebhook === undefined ? {} : { webhookUrl: options.alertWebhook }),
+      ...options.alerts,
+    });
+    cleanup.push(() => alerts.stop());
     await poller.start();
     if (!options.handlers?.aggregate) {
       // The real aggregate handler also takes EventBridge's scheduled event; stand-ins in tests need not.
@@ -268,15 +277,6 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       log,
     });
     cleanup.push(() => api.close());
-
-    const alerts = await startAnomalyAlerts({
-      store: new DynamoStateStore(dynamodb, tableName),
-      views: config.spec.views,
-      log,
-      ...(options.alertWebhook === undefined ? {} : { webhookUrl: options.alertWebhook }),
-      ...options.alerts,
-    });
-    cleanup.push(() => alerts.stop());
 
     let stopping: Promise<void> | undefined;
     return {
