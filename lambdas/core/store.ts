@@ -5,6 +5,7 @@
  * keyed by its shard and first record, the shard's item says what is applied, and the emitter compacts final
  * windows.
  */
+import type { ScoredAnomaly } from './anomaly/scoring.ts';
 import { type BatchCounters, emptyCounters, type SideRecord } from './batch-aggregator.ts';
 import type { DeltaItem, DeltaKey, ResultChunk } from './pane-log.ts';
 import type { ShardWatermark } from './watermark.ts';
@@ -330,16 +331,9 @@ export interface CompactedStore {
 }
 
 /** A window reported as an anomaly (lambdas/core/anomaly/scoring.ts), as stored and listed. */
-export interface StoredAnomaly {
+export interface StoredAnomaly extends ScoredAnomaly {
   readonly view: string;
   readonly groupBy: readonly string[];
-  readonly groupKey: string;
-  readonly windowStart: number;
-  readonly windowEnd: number;
-  readonly measure: string;
-  readonly value: number;
-  readonly score: number;
-  readonly expected: { readonly low: number; readonly high: number };
   readonly detectedAt: number;
 }
 

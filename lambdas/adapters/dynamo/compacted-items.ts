@@ -61,16 +61,21 @@ export function detectorStatesPk(viewId: string, windowStart: number, round: num
   return `det|${viewId}|${pad(windowStart, PANE_START_DIGITS)}|${pad(round, ROUND_DIGITS)}`;
 }
 
-/** A chunk of detector states (nothing is published from these: no `pub`). */
-export function detectorStatesItem(w: CompactedWindow, chunk: ResultChunk, expiresAtS: number): Item {
+/** A chunk's item in partition `pk`: the rows for group hashes [lo, hi). */
+function chunkOf(pk: string, chunk: ResultChunk, expiresAtS: number): Item {
   return {
-    pk: S(detectorStatesPk(w.viewId, w.windowStart, w.round)),
+    pk: S(pk),
     sk: S(hashKey(chunk.lo)),
     hi: N(chunk.hi),
     n: N(chunk.results),
     d: { B: chunk.data },
     expiresAt: N(expiresAtS),
   };
+}
+
+/** A chunk of detector states (nothing is published from these: no `pub`). */
+export function detectorStatesItem(w: CompactedWindow, chunk: ResultChunk, expiresAtS: number): Item {
+  return chunkOf(detectorStatesPk(w.viewId, w.windowStart, w.round), chunk, expiresAtS);
 }
 
 /** The sort key below which getLatestCompacted looks. */
@@ -101,16 +106,11 @@ export function compactedWindowItem(w: CompactedWindow, expiresAtS: number): Ite
 /** A chunk item: also what the publish function reads from the table's stream. */
 export function chunkItem(w: CompactedWindow, chunk: ResultChunk, expiresAtS: number): Item {
   return {
-    pk: S(chunkPk(w.viewId, w.windowStart, w.round)),
-    sk: S(hashKey(chunk.lo)),
-    hi: N(chunk.hi),
-    n: N(chunk.results),
-    d: { B: chunk.data },
+    ...chunkOf(chunkPk(w.viewId, w.windowStart, w.round), chunk, expiresAtS),
     view: S(w.view),
     gb: S(JSON.stringify(w.groupBy)),
     pub: { BOOL: w.publish },
     at: N(w.emittedAt),
-    expiresAt: N(expiresAtS),
   };
 }
 
