@@ -18,29 +18,33 @@
  * a retry, in this process or another, scores the same. (A tree drawn top-down over a set has the distribution
  * of the paper's insert-built tree over it, so nothing is lost by not storing the trees.)
  *
- * Threshold. A CoDisp has no fixed scale (it depends on the sample and the shape of the data), so the new score
- * is compared with the scores of the last `SCORE_HISTORY` windows: above their median by more than
- * `threshold` robust standard deviations (MAD × 1.4826, floored at a tenth of the median) it is unusual. It is
- * reported when the value is also outside the expected range, so a shape that is merely rare around an ordinary
- * value does not alert.
- *
  * Expected range. The `NEIGHBOURS` sample points whose first `shingle − 1` coordinates are nearest the new
- * point's (the same recent shape) give, by their last coordinate, the change that followed that shape; the
- * prediction is the recent level plus their median change, and the range is that prediction ± `threshold`
- * robust standard deviations of their changes (at least `scaleFloor` of the level).
+ * point's (the same recent shape) give, by their last coordinate, the change that followed that shape: the
+ * prediction is the recent level plus their median change. The typical change is the robust standard deviation
+ * (MAD × 1.4826) of the last coordinate over the whole sample, at least `scaleFloor` of the level, and the
+ * expected range is the prediction ± `range` typical changes (`THRESHOLDS`, by sensitivity).
+ *
+ * Verdict. A CoDisp has no fixed scale (it depends on the sample and the shape of the data), so the new score is
+ * compared with the scores of the last `SCORE_HISTORY` windows: the threshold is their median plus `score`
+ * robust standard deviations (at least a tenth of the median). A value is reported when the forest isolates it
+ * (score above the threshold) and it is outside the expected range, so a shape that is merely rare around an
+ * ordinary value does not alert; or when it and the window before are both more than `pair` typical changes
+ * from their predictions on the same side, a level shift too small to isolate in one window.
  *
  * No echo, level shifts: an anomaly is learnt as its prediction, so the shingles after a spike hold the
- * prediction, not the spike. When a run of anomalies becomes a new level (`continueRun`), the whole history is
- * moved by the run's median distance from its predictions and the run's values replace their stand-ins: the
- * shape is kept at the new level and the shingles across the step are not new shapes.
+ * prediction, not the spike. A run of anomalies goes on while the values stay outside the expected range on its
+ * side; when it becomes a new level (`continueRun`), the whole history is moved by the run's median distance
+ * from its predictions and the run's values replace their stand-ins: the shape is kept at the new level and
+ * the shingles across the step are not new shapes. A value that is not a finite number is skipped.
  *
- * State per group: the last `sampleSize + shingle − 1` learnt values, the last `SCORE_HISTORY` scores (rounded to
- * 3 decimals), the window count and the run in progress: 135 + 64 + 1 numbers with the defaults. As JSON that is
- * about 1.2 KB for integer counts up to 5 digits, and at most about 3.6 KB for arbitrary doubles (17 significant
- * digits each); `test/core/anomaly/rcf.test.ts` checks the bound.
+ * State per group: the last `sampleSize + shingle − 1` learnt values, the last `SCORE_HISTORY` scores (3
+ * decimals), the last deviation, the window count and the run in progress (at most `LEVEL_SHIFT_WINDOWS − 1`
+ * values): 135 + 64 + 2 numbers and a run of at most 2 with the defaults. As JSON that is about 1.3 KB for
+ * counts below 100,000, and at most `STATE_BYTES` (4,200 bytes) for any doubles (25 characters each at
+ * worst); `test/core/anomaly/rcf.test.ts` checks the bound.
  *
  * Warm-up: `shingle − 1 + sampleSize / 2` windows (71, about 6 hours of 5-minute windows, with the defaults):
- * half the sample and enough scores for the threshold.
+ * half the sample, and enough scores for the threshold.
  */
 import { mulberry32 } from '../random.ts';
 import { type AnomalyRun, continueRun, type Detector, median, robustScale, scaleFloor } from './detector.ts';
@@ -57,6 +61,9 @@ const THRESHOLDS: Record<Sensitivity, { readonly score: number; readonly range: 
   medium: { score: 4, range: 3.5, pair: 2.5 },
   high: { score: 3, range: 3, pair: 2 },
 };
+
+/** The most bytes of JSON the state takes with the default options (see the header). */
+export const STATE_BYTES = 4200;
 
 /** Scores of past windows the threshold is taken over. */
 const SCORE_HISTORY = 64;
@@ -102,6 +109,10 @@ interface Scratch {
   readonly points: Float64Array;
   readonly order: Int32Array;
   readonly boxes: readonly [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+  readonly changes: Float64Array;
+  readonly nearest: Int32Array;
+  readonly nearestDistances: Float64Array;
+  readonly followed: Float64Array;
 }
 
 function scratch(capacity: number, dims: number): Scratch {
@@ -110,7 +121,17 @@ function scratch(capacity: number, dims: number): Scratch {
     points: new Float64Array(capacity * dims),
     order: new Int32Array(capacity),
     boxes: [box(), box(), box(), box(), box(), box()],
+    changes: new Float64Array(capacity),
+    nearest: new Int32Array(NEIGHBOURS),
+    nearestDistances: new Float64Array(NEIGHBOURS),
+    followed: new Float64Array(NEIGHBOURS),
   };
+}
+
+/** The median of ascending `sorted` (not empty). */
+function sortedMedian(sorted: Float64Array): number {
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /**
@@ -166,8 +187,12 @@ function newPointCoDisp(s: Scratch, count: number, dims: number, trees: number, 
       }
       if ((size - inside) / inside > best) best = (size - inside) / inside;
       size = inside;
-      [low, nextLow] = [nextLow, low];
-      [high, nextHigh] = [nextHigh, high];
+      const oldLow = low;
+      const oldHigh = high;
+      low = nextLow;
+      high = nextHigh;
+      nextLow = oldLow;
+      nextHigh = oldHigh;
     }
     sum += best;
   }
@@ -220,7 +245,6 @@ export function rcfDetector(options: RcfOptions = {}): Detector<RcfState> {
 
   const space = scratch(sampleSize + 1, shingle);
   const { points } = space;
-  const distances = new Float64Array(sampleSize);
 
   /** Writes the point ending at `values[end]` (relative to the mean of its first shingle − 1 values) at `row`. */
   const writePoint = (values: readonly number[], end: number, row: number): number => {
@@ -239,20 +263,32 @@ export function rcfDetector(options: RcfOptions = {}): Detector<RcfState> {
   const expect = (count: number, level: number): { readonly prediction: number; readonly spread: number } => {
     const query = (count - 1) * shingle;
     const last = shingle - 1;
-    const changes: number[] = [];
-    for (let i = 0; i < count - 1; i++) changes.push(points[i * shingle + last]!);
-    const typical = median(changes);
-    const spread = Math.max(robustScale(changes, typical), scaleFloor(level));
+    const sample = count - 1;
+    const changes = space.changes.subarray(0, sample);
+    for (let i = 0; i < sample; i++) changes[i] = points[i * shingle + last]!;
+    const typical = sortedMedian(changes.sort());
+    for (let i = 0; i < sample; i++) changes[i] = Math.abs(changes[i]! - typical);
+    const spread = Math.max(1.4826 * sortedMedian(changes.sort()), scaleFloor(level));
     if (shingle === 1) return { prediction: level + typical, spread };
-    for (let i = 0; i < count - 1; i++) {
+    // The nearest NEIGHBOURS by the first shingle − 1 coordinates, nearest first (on a tie, the newer point).
+    const { nearest, nearestDistances } = space;
+    nearestDistances.fill(Number.POSITIVE_INFINITY);
+    for (let i = 0; i < sample; i++) {
       let distance = 0;
       for (let d = 0; d < last; d++) distance += (points[i * shingle + d]! - points[query + d]!) ** 2;
-      distances[i] = distance;
+      let k = NEIGHBOURS - 1;
+      if (distance > nearestDistances[k]!) continue;
+      for (; k > 0 && distance <= nearestDistances[k - 1]!; k--) {
+        nearestDistances[k] = nearestDistances[k - 1]!;
+        nearest[k] = nearest[k - 1]!;
+      }
+      nearestDistances[k] = distance;
+      nearest[k] = i;
     }
-    const nearest = Array.from({ length: count - 1 }, (_, i) => i)
-      .sort((a, b) => distances[a]! - distances[b]! || b - a)
-      .slice(0, NEIGHBOURS);
-    return { prediction: level + median(nearest.map((i) => points[i * shingle + last]!)), spread };
+    const found = Math.min(NEIGHBOURS, sample);
+    const followed = space.followed.subarray(0, found);
+    for (let k = 0; k < found; k++) followed[k] = points[nearest[k]! * shingle + last]!;
+    return { prediction: level + sortedMedian(followed.sort()), spread };
   };
 
   return {
