@@ -3,6 +3,7 @@
  * builds the program and turns what happened into an exit code (see EXIT).
  */
 import { Command, CommanderError } from 'commander';
+import { anomaliesCommand } from './commands/anomalies.ts';
 import { loadCommand } from './commands/load.ts';
 import { queryCommand } from './commands/query.ts';
 import { sendCommand } from './commands/send.ts';
@@ -37,6 +38,7 @@ export function program(cli: Cli): Command {
     topCommand(cli),
     tailCommand(cli),
     statusCommand(cli),
+    anomaliesCommand(cli),
   ]) {
     // addCommand, unlike .command(), does not pass on exitOverride and the output streams.
     program.addCommand(command.copyInheritedSettings(program));
