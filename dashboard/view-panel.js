@@ -1,11 +1,22 @@
 /**
  * One view at a time: a live chart of the chosen result for the top groups, the latest windows with
- * provisional and final marked, and the top groups of the current window.
+ * provisional and final marked, and the top groups of the current window; for a view with an anomaly
+ * detector, its latest anomalies, marked on the chart too.
  *
  * Whatever the view holds (10,000 groups and more), a refresh reads at most TOP_GROUPS groups (GET
  * /views/{view}/groups?limit=...) and the recent windows of the CHARTED_GROUPS first ones (GET
- * /views/{view}/results): its cost does not grow with the number of groups on the page's side.
+ * /views/{view}/results): its cost does not grow with the number of groups on the page's side. The
+ * anomalies are those of the chart's time range (GET /anomalies?from=...); the groups of the newest ones are
+ * charted too (at most ANOMALOUS_GROUPS more), so that a spike is seen on its line whatever its group's rank.
  */
+import {
+  anomalyMarks,
+  detectorMeasure,
+  LISTED_ANOMALIES,
+  placeAnomalyMarks,
+  readAnomalies,
+  renderAnomalyList,
+} from './anomalies.js';
 import { ApiError } from './api.js';
 import { appendText, formatNumber, formatTime, groupLabel } from './format.js';
 import uPlot from './vendor/uplot/uPlot.esm.js';
@@ -13,11 +24,14 @@ import { numericResults, slideMs, valueAt, whyNoGroups } from './views.js';
 
 const TOP_GROUPS = 10;
 const CHARTED_GROUPS = 5;
+/** Groups charted beside the top ones because the detector reported them lately. */
+const ANOMALOUS_GROUPS = 2;
 /** Windows of history in the chart. */
 const HISTORY_WINDOWS = 60;
 const WINDOW_ROWS = 8;
 const WINDOW_COLUMNS = 3;
-const COLORS = ['#2563eb', '#dc6803', '#0f7b3f', '#9e1c8a', '#475467'];
+/** The top groups', then the anomalous groups'; no red, which marks anomalies. */
+const COLORS = ['#2563eb', '#dc6803', '#0f7b3f', '#9e1c8a', '#475467', '#0e9384', '#6941c6'];
 const CHART_HEIGHT = 320;
 const SELECTED_KEY = 'eddy.dashboard.view';
 
@@ -33,6 +47,8 @@ export class ViewPanel {
     this.chartKey = '';
     /** Start (seconds) of the first provisional window in the chart, shaded; null when all are final. */
     this.provisionalFrom = null;
+    /** The charted windows the detector reported (anomalies.js anomalyMarks). */
+    this.marks = [];
     this.chartEl = document.getElementById('chart');
     new ResizeObserver(() => this.chart?.setSize({ width: this.chartEl.clientWidth, height: CHART_HEIGHT })).observe(
       this.chartEl,
@@ -102,6 +118,13 @@ export class ViewPanel {
     document.getElementById('windows-head').replaceChildren();
     document.getElementById('top-measure').textContent = this.measure ?? 'Value';
     document.getElementById('view-window').textContent = '';
+    const detector = this.current ? detectorMeasure(this.current) : null;
+    document.getElementById('anomalies-panel').hidden = detector === null;
+    document.getElementById('anomalies').replaceChildren();
+    document.getElementById('anomalies-count').textContent = '';
+    document.getElementById('anomalies-detector').textContent =
+      detector === null ? '' : `${this.current.anomaly.method} detector on ${detector}`;
+    document.getElementById('chart-anomaly-key').hidden = detector === null;
     const why = this.current ? whyNoGroups(this.current) : null;
     this.note(why);
   }
@@ -140,8 +163,11 @@ export class ViewPanel {
     const state = page.final ? 'final' : 'provisional';
     document.getElementById('view-window').textContent =
       `current window ${formatTime(start)}–${formatTime(Date.parse(page.windowEnd))} UTC, ${state}`;
-    const charted = page.groups.slice(0, CHARTED_GROUPS);
+    const top = page.groups.slice(0, CHARTED_GROUPS);
     const from = start - HISTORY_WINDOWS * slideMs(view);
+    const anomalies = detectorMeasure(view) === null ? null : await readAnomalies(this.api, view, from);
+    if (stale()) return;
+    const charted = [...top, ...anomalousGroups(anomalies ?? [], top)];
     const histories = await Promise.all(
       charted.map((g) =>
         this.api.get(`views/${encodeURIComponent(view.name)}/results`, { ...groupParams(g.group), from, limit: 1000 }),
@@ -149,10 +175,15 @@ export class ViewPanel {
     );
     if (stale()) return;
     // All three from the same reads, so colors and ranks agree.
-    this.renderTop(page.groups, measure, charted.length);
+    this.renderTop(page.groups, measure, top.length);
     const labels = charted.map((g) => groupLabel(g.group));
+    this.marks = measure === detectorMeasure(view) ? anomalyMarks(histories, labels, measure) : [];
     this.renderChart(view, measure, labels, histories);
     this.renderWindows(measure, charted, histories);
+    if (anomalies !== null) {
+      const colors = new Map(labels.map((label, i) => [label, COLORS[i]]));
+      renderAnomalyList(anomalies, colors, `the last ${HISTORY_WINDOWS} windows`);
+    }
   }
 
   renderTop(groups, measure, charted) {
@@ -216,7 +247,11 @@ export class ViewPanel {
           { space: 70, values: (_u, splits) => splits.map((s) => formatTime(s * 1000)) },
           { label: measure, size: 60 },
         ],
-        hooks: { drawClear: [(u) => this.shadeProvisional(u)] },
+        hooks: {
+          drawClear: [(u) => this.shadeProvisional(u)],
+          // After every redraw (new data, a resize, a series switched off): the marks follow the scales.
+          draw: [(u) => placeAnomalyMarks(u, this.marks)],
+        },
       },
       data,
       this.chartEl,
@@ -257,9 +292,16 @@ export class ViewPanel {
     histories.forEach((h, col) => {
       for (const r of h.results) {
         const start = Date.parse(r.windowStart);
-        const w = windows.get(start) ?? { start, end: Date.parse(r.windowEnd), final: r.final, values: [] };
+        const w = windows.get(start) ?? {
+          start,
+          end: Date.parse(r.windowEnd),
+          final: r.final,
+          values: [],
+          reported: [],
+        };
         w.final &&= r.final;
         w.values[col] = valueAt(r.measures, measure);
+        w.reported[col] = r.anomaly?.reported === true;
         windows.set(start, w);
       }
     });
@@ -272,12 +314,30 @@ export class ViewPanel {
         const state = appendText(tr, 'td', '');
         appendText(state, 'span', w.final ? 'final' : 'provisional', `badge ${w.final ? 'final' : 'provisional'}`);
         columns.forEach((_, i) => {
-          appendText(tr, 'td', formatNumber(w.values[i]), 'num');
+          const td = appendText(tr, 'td', formatNumber(w.values[i]), w.reported[i] ? 'num anomalous' : 'num');
+          if (w.reported[i]) td.title = 'reported by the anomaly detector';
         });
         return tr;
       });
     document.getElementById('windows').replaceChildren(...rows);
   }
+}
+
+/**
+ * The groups of the newest anomalies that are not among `top`, newest first, at most ANOMALOUS_GROUPS, in the
+ * shape of GET /groups' entries.
+ */
+function anomalousGroups(anomalies, top) {
+  const seen = new Set(top.map((g) => groupLabel(g.group)));
+  const groups = [];
+  for (const a of anomalies.slice(-LISTED_ANOMALIES).reverse()) {
+    const label = groupLabel(a.group);
+    if (seen.has(label)) continue;
+    seen.add(label);
+    groups.push({ group: a.group });
+    if (groups.length === ANOMALOUS_GROUPS) break;
+  }
+  return groups;
 }
 
 /** The query parameters that name a group for /results: a null value is left out (the null group). */
