@@ -35,11 +35,12 @@
  * prediction, not the spike. A run of anomalies goes on while the values stay outside the expected range on its
  * side; when it becomes a new level (`continueRun`), the whole history is moved by the run's median distance
  * from its predictions and the run's values replace their stand-ins: the shape is kept at the new level and
- * the shingles across the step are not new shapes. A value that is not a finite number is skipped.
+ * the shingles across the step are not new shapes; a run of zeros (an outage) only after `OUTAGE_WINDOWS`, as
+ * in `robust`, so the recovery from a short dropout is not reported as a shift.
  *
  * State per group: the last `sampleSize + shingle − 1` learnt values, the last `SCORE_HISTORY` scores (3
  * decimals), the last deviation, the window count and the run in progress (at most `LEVEL_SHIFT_WINDOWS − 1`
- * values): 135 + 64 + 2 numbers and a run of at most 2 with the defaults. As JSON that is about 1.3 KB for
+ * values, or `OUTAGE_WINDOWS − 1` zeros): 135 + 64 + 2 numbers and a short run with the defaults. As JSON that is about 1.3 KB for
  * counts below 100,000, and at most `STATE_BYTES` (4,200 bytes) for any doubles (25 characters each at
  * worst); `test/core/anomaly/rcf.test.ts` checks the bound.
  *
@@ -47,10 +48,16 @@
  * half the sample, and enough scores for the threshold.
  */
 import { mulberry32 } from '../random.ts';
-import { type AnomalyRun, continueRun, type Detector, median, robustScale, scaleFloor } from './detector.ts';
-
-/** How readily anomalies are reported: low = fewer alerts, high = more. */
-export type Sensitivity = 'low' | 'medium' | 'high';
+import {
+  type AnomalyRun,
+  continueRun,
+  type Detector,
+  median,
+  robustScale,
+  type Sensitivity,
+  scaleFloor,
+} from './detector.ts';
+import { OUTAGE_WINDOWS } from './robust.ts';
 
 /**
  * What makes an anomaly, per sensitivity: the score more than `score` robust standard deviations above the
@@ -58,7 +65,7 @@ export type Sensitivity = 'low' | 'medium' | 'high';
  */
 const THRESHOLDS: Record<Sensitivity, { readonly score: number; readonly range: number; readonly pair: number }> = {
   low: { score: 5, range: 4.5, pair: 3 },
-  medium: { score: 4, range: 3.5, pair: 2.5 },
+  medium: { score: 4, range: 3.5, pair: 2 },
   high: { score: 3, range: 3, pair: 2 },
 };
 
@@ -295,14 +302,7 @@ export function rcfDetector(options: RcfOptions = {}): Detector<RcfState> {
     warmUpWindows,
     initial: () => ({ values: [], scores: [], deviation: 0, n: 0, run: null }),
     score(state, value) {
-      if (!Number.isFinite(value)) {
-        // Nothing to learn from a missing result: it is skipped, not reported, and the history stays as it was.
-        const last = state.values.at(-1) ?? 0;
-        return {
-          state: { ...state, n: state.n + 1 },
-          verdict: { score: 0, threshold: 0, expected: { low: last, high: last }, anomaly: false, warm: false },
-        };
-      }
+      if (!Number.isFinite(value)) throw new Error(`rcf: value must be a finite number (given ${value})`);
       const values = [...state.values, value];
       const count = values.length - shingle + 1;
       const warm = state.n + 1 > warmUpWindows;
@@ -339,7 +339,7 @@ export function rcfDetector(options: RcfOptions = {}): Detector<RcfState> {
           verdict: { score, threshold, expected, anomaly: false, warm },
         };
       }
-      const step = continueRun(state.run, side, value);
+      const step = outageGoesOn(state.run, value) ?? continueRun(state.run, side, value);
       let learnt: number[];
       if (step.newLevel) {
         // The run's earlier windows were learnt as their predictions: the new level is the run's median
@@ -358,6 +358,17 @@ export function rcfDetector(options: RcfOptions = {}): Detector<RcfState> {
       };
     },
   };
+}
+
+/**
+ * A zero after zeros already reported is an outage going on: it becomes the new level only after
+ * `OUTAGE_WINDOWS`, so the windows after a short dropout are expected at the old level, not reported again.
+ */
+function outageGoesOn(run: AnomalyRun | null, value: number): ReturnType<typeof continueRun> | null {
+  if (value !== 0 || run === null || run.side !== -1 || run.values.some((v) => v !== 0)) return null;
+  const values = [...run.values, value];
+  if (values.length >= OUTAGE_WINDOWS) return { report: false, run: null, newLevel: values };
+  return { report: false, run: { side: -1, values }, newLevel: null };
 }
 
 /** A seed per window count, so consecutive windows draw independent forests. */
