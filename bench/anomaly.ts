@@ -273,7 +273,7 @@ const FAILURES: Record<string, string> = {
     'mean and σ of the last 32 windows: the daily slope and the hourly pattern are noise to it, an anomaly inflates σ for the 32 windows after it, and a shift is reported again while the 32 windows span both levels.',
   robust:
     'a shift under about 3 typical errors a window (+30% on a group of ~100 a window) is adapted to, not reported; with no season (or one that is not the data’s) the hourly pattern widens the typical error and small spikes and shifts go unseen; a dropout longer than OUTAGE_WINDOWS (an hour) becomes the new level, so the recovery is reported too.',
-  rcf: 'see lambdas/core/anomaly/rcf.ts; scored with its defaults.',
+  rcf: 'a ±30% shift on a noisy group is rarely isolated by the forest in one window (the two-window rule catches some), and a skipped window joins values that were not neighbours into one point; about 1 ms and 1–3 KB of state per group and window, with a 71-window warm-up: for views with few groups.',
 };
 
 function failures(name: string, r: ReturnType<typeof run>): string {
