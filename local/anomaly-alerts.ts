@@ -41,7 +41,10 @@ export async function startAnomalyAlerts(options: AnomalyAlertsOptions): Promise
   const { store, log, webhookUrl } = options;
   const attempts = options.webhookAttempts ?? 6;
   const backoffMs = options.webhookBackoffMs ?? 500;
-  const views = options.views.filter((v) => v.anomaly).map((v) => ({ view: v, viewId: viewIdOf(v), from: 0 }));
+  // Per view: anomalies of windows from `from` on are still to report, after `cursor` when a read stopped halfway.
+  const views = options.views
+    .filter((v) => v.anomaly)
+    .map((v) => ({ view: v, viewId: viewIdOf(v), from: 0, cursor: null as string | null }));
   // Anomalies of a pipeline restarted on kept state were reported by the run that found them.
   for (const v of views) {
     const latest = await store.getLatestCompacted(v.viewId, END_OF_TIME);
@@ -90,16 +93,16 @@ export async function startAnomalyAlerts(options: AnomalyAlertsOptions): Promise
       const latest = await store.getLatestCompacted(v.viewId, END_OF_TIME);
       if (!latest || latest.windowStart < v.from) continue;
       const to = latest.windowStart + 1;
-      let cursor: string | null = null;
       do {
-        const page = await store.listAnomalies(v.viewId, { from: v.from, to }, PAGE, cursor);
+        const page = await store.listAnomalies(v.viewId, { from: v.from, to }, PAGE, v.cursor);
         for (const a of page.anomalies) {
           reported++;
           log(`[${new Date().toISOString().slice(11, 19)}] ${anomalyLine(a)}`);
           if (webhookUrl) queue.push(a);
         }
-        cursor = page.nextCursor;
-      } while (cursor);
+        // Kept at once: a read that fails later goes on from here, not from the start (nothing twice).
+        v.cursor = page.nextCursor;
+      } while (v.cursor);
       v.from = to;
       wake?.();
     }
@@ -118,6 +121,8 @@ export async function startAnomalyAlerts(options: AnomalyAlertsOptions): Promise
     async stop() {
       clearInterval(timer);
       await polling;
+      // Windows compacted since the last look (the poller's last batches): reported before stopping.
+      await poll().catch((err) => log(`[alerts] reading anomalies failed: ${(err as Error).message}`));
       stopped = true;
       onStop();
       stopSignal.abort();

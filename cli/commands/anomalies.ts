@@ -55,7 +55,10 @@ export function anomaliesCommand(cli: Cli): Command {
  * width so that the values line up.
  */
 export function formatAnomalies(reply: AnomaliesReply): string {
-  if (reply.anomalies.length === 0) return 'no anomalies';
+  // A group's listing reads a bounded stretch per request: an empty page can still have more after it.
+  if (reply.anomalies.length === 0) {
+    return reply.nextCursor === null ? 'no anomalies' : `none in this stretch; more: add --cursor ${reply.nextCursor}`;
+  }
   const groups = reply.anomalies.map((a) => group(a.group));
   const width = Math.max(...groups.map((g) => g.length));
   const lines = reply.anomalies.map((a, i) => {

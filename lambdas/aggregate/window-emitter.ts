@@ -23,7 +23,13 @@
 
 import { type GroupPanes, WindowReader } from '../adapters/window-reader.ts';
 import type { Detector } from '../core/anomaly/detector.ts';
-import { createDetector, detectorSignature, type GroupDetectorState, scoreWindow } from '../core/anomaly/scoring.ts';
+import {
+  ABSENT_WINDOWS_KEPT,
+  createDetector,
+  detectorSignature,
+  type GroupDetectorState,
+  scoreWindow,
+} from '../core/anomaly/scoring.ts';
 import type { PipelineConfig } from '../core/config.ts';
 import { type GroupResult, packResults, packStates, type ResultChunk, unpackStates } from '../core/pane-log.ts';
 import type { CompactedWindow, OpenWindows, StateStore, StoredAnomaly } from '../core/store.ts';
@@ -309,15 +315,23 @@ export class WindowEmitter {
     const spec = reader.view.anomaly!;
     const signature = detectorSignature(spec);
     const previous = await this.store.getLatestCompacted(reader.viewId, windowEnd);
+    const { slideMs } = reader.view.window as { slideMs: number };
+    const skipped = previous ? Math.max(0, Math.round((windowStart - previous.windowStart) / slideMs) - 1) : 0;
     const states = new Map<string, GroupDetectorState>();
-    // A changed detector config starts over rather than read states of another shape.
-    if (previous?.detector?.signature === signature) {
-      for (const chunk of await this.store.getDetectorStates(previous)) {
+    // A changed detector config starts over rather than read states of another shape; so does a view silent
+    // for longer than any group is remembered (its states may already be going with the TTL).
+    if (previous?.detector?.signature === signature && skipped < ABSENT_WINDOWS_KEPT) {
+      const chunks = await this.store.getDetectorStates(previous);
+      // Every attempt at this window must start from the same states: a partial read is an error to retry.
+      if (chunks.length !== previous.detector.chunks) {
+        throw new Error(
+          `the detector states of window ${previous.windowStart} have ${chunks.length} of ${previous.detector.chunks} chunks`,
+        );
+      }
+      for (const chunk of chunks) {
         for (const [groupKey, state] of unpackStates(chunk.data)) states.set(groupKey, state as GroupDetectorState);
       }
     }
-    const { slideMs } = reader.view.window as { slideMs: number };
-    const skipped = previous ? Math.max(0, Math.round((windowStart - previous.windowStart) / slideMs) - 1) : 0;
     const index = Math.floor(windowStart / slideMs);
     const scoring = scoreWindow(spec, detector, states, skipped, { windowStart, windowEnd, index }, results);
     const detectedAt = this.now();

@@ -484,6 +484,16 @@ function normalizeView(v: unknown, index: number): ViewSpec {
   };
 }
 
+function checkAnomalyGroupFields(view: ViewSpec): ViewSpec {
+  if (view.anomaly && view.groupBy.includes('view')) {
+    fail(
+      `view '${view.name}'.groupBy`,
+      "'view' is a query parameter of GET /anomalies and cannot be a group field of a view with a detector",
+    );
+  }
+  return view;
+}
+
 /** Validates and normalizes a config; throws `ConfigError` naming the view, field and bad value. */
 export function normalizeConfig(input: unknown): PipelineConfig {
   if (typeof input !== 'object' || input === null) fail('config', 'must be an object with a views list');
@@ -499,7 +509,7 @@ export function normalizeConfig(input: unknown): PipelineConfig {
   const allowedLatenessMs = parseDuration(wm.allowedLateness ?? '5s', 'config.watermark.allowedLateness');
   const idleTimeoutMs = parseDuration(wm.idleTimeout ?? '30s', 'config.watermark.idleTimeout');
   if (!Array.isArray(cfg.views) || cfg.views.length === 0) fail('config.views', 'must be a non-empty list of views');
-  const views = cfg.views.map(normalizeView);
+  const views = cfg.views.map((v, i) => checkAnomalyGroupFields(normalizeView(v, i)));
   const seen = new Set<string>();
   for (const v of views) {
     if (seen.has(v.name)) fail(`view '${v.name}'`, 'the name is used by two views');

@@ -164,8 +164,13 @@ export function packResults(results: readonly GroupResult[]): ResultChunk[] {
   return packByHash(
     results.map((r) => {
       const row: unknown[] = [r.groupKey, r.windowStart, r.windowEnd, r.count, r.measures];
-      if (r.score) row.push(r.score);
-      return { groupKey: r.groupKey, json: JSON.stringify(row) };
+      const json = JSON.stringify(row);
+      // Cut by the row without its score: the chunks' keys then depend on the window's results alone, so two
+      // attempts that scored a window differently (a deploy changing its detector) still write the same
+      // chunks, and the first writer wins each, instead of leaving overlapping chunks.
+      return r.score
+        ? { groupKey: r.groupKey, json: `${json.slice(0, -1)},${JSON.stringify(r.score)}]`, size: json.length }
+        : { groupKey: r.groupKey, json, size: json.length };
     }),
   );
 }
@@ -183,16 +188,24 @@ export function unpackResults(data: Uint8Array): GroupResult[] {
 
 /** Per-group JSON states (the anomaly detectors'), in chunks by group hash like a window's results. */
 export function packStates(states: ReadonlyMap<string, unknown>): ResultChunk[] {
-  return packByHash([...states].map(([groupKey, state]) => ({ groupKey, json: JSON.stringify([groupKey, state]) })));
+  return packByHash(
+    [...states].map(([groupKey, state]) => {
+      const json = JSON.stringify([groupKey, state]);
+      return { groupKey, json, size: json.length };
+    }),
+  );
 }
 
 export function unpackStates(data: Uint8Array): Array<[string, unknown]> {
   return JSON.parse(inflateRawSync(data).toString('utf8')) as Array<[string, unknown]>;
 }
 
-function packByHash(rows: ReadonlyArray<{ readonly groupKey: string; readonly json: string }>): ResultChunk[] {
+/** Rows cut into chunks by group hash where their `size` (JSON characters) reaches RESULT_CHUNK_JSON. */
+function packByHash(
+  rows: ReadonlyArray<{ readonly groupKey: string; readonly json: string; readonly size: number }>,
+): ResultChunk[] {
   const sorted = rows
-    .map((r) => ({ hash: groupHash(r.groupKey), json: r.json }))
+    .map((r) => ({ hash: groupHash(r.groupKey), json: r.json, size: r.size }))
     .sort((a, b) => a.hash - b.hash || (a.json < b.json ? -1 : 1));
   const chunks: ResultChunk[] = [];
   let lo = 0;
@@ -205,9 +218,9 @@ function packByHash(rows: ReadonlyArray<{ readonly groupKey: string; readonly js
     bytes = 0;
   };
   sorted.forEach((row, i) => {
-    if (bytes > 0 && bytes + row.json.length > RESULT_CHUNK_JSON && row.hash !== sorted[i - 1]!.hash) flush(row.hash);
+    if (bytes > 0 && bytes + row.size > RESULT_CHUNK_JSON && row.hash !== sorted[i - 1]!.hash) flush(row.hash);
     current.push(row.json);
-    bytes += row.json.length + 1;
+    bytes += row.size + 1;
   });
   flush(HASH_END);
   return chunks;

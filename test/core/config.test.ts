@@ -128,6 +128,12 @@ describe('views config', () => {
       ).toThrow(/view 'v'\.anomaly: session windows are not a regular series/);
     });
 
+    it("refuses a group field named 'view' on a view with a detector (GET /anomalies takes view)", () => {
+      expect(() => anomaly({ measure: 'count', method: 'robust' }, { groupBy: ['view'] })).toThrow(
+        /view 'v'\.groupBy: 'view' is a query parameter of GET \/anomalies/,
+      );
+    });
+
     it('names a misspelt key of the detector', () => {
       expect(() => anomaly({ measure: 'count', method: 'robust', sensitivty: 'low' })).toThrow(
         /view 'v'\.anomaly: unknown key 'sensitivty'; did you mean 'sensitivity'\?/,

@@ -87,6 +87,28 @@ describe('packDeltas', () => {
 });
 
 describe('packResults', () => {
+  it('cuts chunks where the results alone say, so scored and unscored attempts at a window write the same chunk keys', () => {
+    const results = Array.from({ length: 3_000 }, (_, i) => ({
+      groupKey: JSON.stringify([`g${i}`]),
+      windowStart: 0,
+      windowEnd: 10_000,
+      count: i,
+      measures: { count: i },
+    }));
+    const scored = results.map((r, i) => ({
+      ...r,
+      score: { score: i / 7, expected: { low: i / 3, high: i * 3 }, anomaly: i % 2 === 0 },
+    }));
+    const cuts = (chunks: ReturnType<typeof packResults>) => chunks.map((c) => [c.lo, c.hi, c.results]);
+    expect(cuts(packResults(scored))).toEqual(cuts(packResults(results)));
+    expect(packResults(results).length).toBeGreaterThan(2);
+    expect(
+      packResults(scored)
+        .flatMap((c) => unpackResults(c.data))
+        .find((r) => r.groupKey === '["g4"]')?.score,
+    ).toEqual(scored[4]!.score);
+  });
+
   const results: GroupResult[] = Array.from({ length: 3_000 }, (_, i) => ({
     groupKey: `["auction-${i}"]`,
     windowStart: PANE,

@@ -60,8 +60,21 @@ export function createDetector(spec: AnomalySpec): Detector<unknown> {
  * changed config starts over, with a warm-up, rather than read a state of another shape).
  */
 export function detectorSignature(spec: AnomalySpec): string {
-  return ['v1', spec.measure, spec.method, spec.sensitivity, spec.shingle ?? '-', spec.seasonWindows].join('|');
+  return [
+    `v${DETECTOR_VERSIONS[spec.method]}`,
+    spec.measure,
+    spec.method,
+    spec.sensitivity,
+    spec.shingle ?? '-',
+    spec.seasonWindows,
+  ].join('|');
 }
+
+/**
+ * Each method's version: bump it when the method's state or scoring changes, so states of the old code are not
+ * read by the new (a deploy then warms the detector up again, rather than score from a state it misreads).
+ */
+const DETECTOR_VERSIONS: Readonly<Record<AnomalySpec['method'], number>> = { robust: 1, rcf: 1 };
 
 /** The scalar the detector scores, from one group's result; null when there is none. */
 export function measureValue(spec: AnomalySpec, result: GroupResult | undefined): number | null {
