@@ -8,6 +8,7 @@
  * its own, retried with backoff, so a slow or failing receiver never holds the pipeline up; what it still
  * refuses after the retries is logged and dropped (the anomaly stays listed by GET /anomalies).
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { END_OF_TIME } from '../lambdas/adapters/window-reader.ts';
 import { anomalyId, anomalyLine, anomalyReport } from '../lambdas/core/anomaly/report.ts';
 import type { ViewSpec } from '../lambdas/core/config.ts';
@@ -51,37 +52,35 @@ export async function startAnomalyAlerts(options: AnomalyAlertsOptions): Promise
     v.from = latest ? latest.windowStart + 1 : 0;
   }
   const queue: StoredAnomaly[] = [];
-  const stopSignal = new AbortController();
+  // Aborted by stop(): ends the worker, and a webhook request or backoff in progress with it.
+  const stopping = new AbortController();
+  const stopped = () => stopping.signal.aborted;
   let reported = 0;
-  let stopped = false;
   let wake: (() => void) | undefined;
-  // Resolves on stop, so a backoff in progress does not hold stop() up.
-  let onStop: () => void = () => undefined;
-  const stopping = new Promise<void>((resolve) => (onStop = resolve));
 
   const deliver = async (a: StoredAnomaly): Promise<void> => {
     const body = JSON.stringify({ id: anomalyId(a), ...anomalyReport(a) });
     let reason = '';
-    for (let attempt = 1; attempt <= attempts && !stopped; attempt++) {
+    for (let attempt = 1; attempt <= attempts && !stopped(); attempt++) {
       try {
         const res = await fetch(webhookUrl!, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body,
-          signal: AbortSignal.any([AbortSignal.timeout(WEBHOOK_TIMEOUT_MS), stopSignal.signal]),
+          signal: AbortSignal.any([AbortSignal.timeout(WEBHOOK_TIMEOUT_MS), stopping.signal]),
         });
         if (res.ok) return;
         reason = `HTTP ${res.status}`;
       } catch (err) {
         reason = (err as Error).message;
       }
-      if (attempt < attempts) await Promise.race([sleep(backoffMs * 2 ** (attempt - 1)), stopping]);
+      if (attempt < attempts) await sleep(backoffMs * 2 ** (attempt - 1), stopping.signal);
     }
-    if (!stopped) log(`[alerts] the webhook refused ${anomalyId(a)} ${attempts} times (${reason}); gave up on it`);
+    if (!stopped()) log(`[alerts] the webhook refused ${anomalyId(a)} ${attempts} times (${reason}); gave up on it`);
   };
 
   const webhookWorker = (async () => {
-    while (!stopped) {
+    while (!stopped()) {
       const next = queue.shift();
       if (next) await deliver(next);
       else await new Promise<void>((resolve) => (wake = resolve));
@@ -123,15 +122,14 @@ export async function startAnomalyAlerts(options: AnomalyAlertsOptions): Promise
       await polling;
       // Windows compacted since the last look (the poller's last batches): reported before stopping.
       await poll().catch((err) => log(`[alerts] reading anomalies failed: ${(err as Error).message}`));
-      stopped = true;
-      onStop();
-      stopSignal.abort();
+      stopping.abort();
       wake?.();
       await webhookWorker;
     },
   };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+/** Waits `ms`, or less if `signal` aborts first; never keeps the process alive. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return delay(ms, undefined, { signal, ref: false }).catch(() => undefined);
 }

@@ -292,11 +292,12 @@ export class WindowEmitter {
       emittedAt: this.now(),
       ...(scored ? { detector: { signature: scored.signature, chunks: scored.states.length } } : {}),
     };
+    const expiresAtS = this.expiresAtS(reader);
     // Before the window item: once it is there, the window (its scores included) is complete.
     if (scored && scored.anomalies.length > 0) {
-      await this.store.putAnomalies(reader.viewId, scored.anomalies, this.expiresAtS(reader));
+      await this.store.putAnomalies(reader.viewId, scored.anomalies, expiresAtS);
     }
-    const written = await this.store.putCompacted(window, chunks, this.expiresAtS(reader), scored?.states);
+    const written = await this.store.putCompacted(window, chunks, expiresAtS, scored?.states);
     if (written && report && scored) report.anomalies += scored.anomalies.length;
     return written ? results.length : 0;
   }

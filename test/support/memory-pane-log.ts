@@ -32,7 +32,7 @@ import type {
   OutboxStore,
   PaneLogStore,
 } from '../../lambdas/core/store.ts';
-import { type CapacityMeter, itemKey } from './capacity-meter.ts';
+import { type CapacityMeter, type Item, itemKey } from './capacity-meter.ts';
 
 const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 /** A sort key of the `wins|` partition (compactedWindowItem's). */
@@ -107,22 +107,16 @@ export class MemoryPaneLog implements PaneLogStore, CompactedStore, Omit<OutboxS
     expiresAtS: number,
     detectorStates: readonly ResultChunk[] = [],
   ): Promise<boolean> {
-    const pk = chunkPk(w.viewId, w.windowStart, w.round);
-    const stored = this.chunks.get(pk) ?? new Map<string, ResultChunk>();
-    this.chunks.set(pk, stored);
-    for (const chunk of chunks) {
-      const sk = hashKey(chunk.lo);
-      this.meter.put('chunk', chunkItem(w, chunk, expiresAtS), { conditionFailed: stored.has(sk) });
-      if (!stored.has(sk)) stored.set(sk, { ...chunk, data: new Uint8Array(chunk.data) });
-    }
-    const statesPk = detectorStatesPk(w.viewId, w.windowStart, w.round);
-    const states = this.states.get(statesPk) ?? new Map<string, ResultChunk>();
-    this.states.set(statesPk, states);
-    for (const chunk of detectorStates) {
-      const sk = hashKey(chunk.lo);
-      this.meter.put('detector', detectorStatesItem(w, chunk, expiresAtS), { conditionFailed: states.has(sk) });
-      if (!states.has(sk)) states.set(sk, { ...chunk, data: new Uint8Array(chunk.data) });
-    }
+    this.putChunksOnce(this.chunks, 'chunk', chunkPk(w.viewId, w.windowStart, w.round), chunks, (c) =>
+      chunkItem(w, c, expiresAtS),
+    );
+    this.putChunksOnce(
+      this.states,
+      'detector',
+      detectorStatesPk(w.viewId, w.windowStart, w.round),
+      detectorStates,
+      (c) => detectorStatesItem(w, c, expiresAtS),
+    );
     const key = `${w.viewId}|${windowSk(w)}`;
     const exists = this.windows.has(key);
     this.meter.put('window', compactedWindowItem({ ...w, chunks: chunks.length }, expiresAtS), {
@@ -159,12 +153,38 @@ export class MemoryPaneLog implements PaneLogStore, CompactedStore, Omit<OutboxS
 
   async getDetectorStates(w: CompactedWindow): Promise<ResultChunk[]> {
     if (!w.detector) return [];
-    const pk = detectorStatesPk(w.viewId, w.windowStart, w.round);
-    const found = [...(this.states.get(pk) ?? new Map<string, ResultChunk>())].sort((a, b) => byCodeUnits(a[0], b[0]));
+    return this.allChunks(this.states, 'detector', detectorStatesPk(w.viewId, w.windowStart, w.round), true);
+  }
+
+  /** Writes each chunk of a partition unless it is there (a conditional put), billed as the adapter's `item`. */
+  private putChunksOnce(
+    partitions: Map<string, Map<string, ResultChunk>>,
+    kind: string,
+    pk: string,
+    chunks: readonly ResultChunk[],
+    item: (chunk: ResultChunk) => Item,
+  ): void {
+    const stored = partitions.get(pk) ?? new Map<string, ResultChunk>();
+    partitions.set(pk, stored);
+    for (const chunk of chunks) {
+      const sk = hashKey(chunk.lo);
+      this.meter.put(kind, item(chunk), { conditionFailed: stored.has(sk) });
+      if (!stored.has(sk)) stored.set(sk, { ...chunk, data: new Uint8Array(chunk.data) });
+    }
+  }
+
+  /** Every chunk of a partition, in hash order, billed as one Query (of kind `kind`). */
+  private allChunks(
+    partitions: ReadonlyMap<string, ReadonlyMap<string, ResultChunk>>,
+    kind: string,
+    pk: string,
+    consistent: boolean,
+  ): ResultChunk[] {
+    const found = [...(partitions.get(pk) ?? new Map<string, ResultChunk>())].sort((a, b) => byCodeUnits(a[0], b[0]));
     this.meter.queryKeys(
-      'detector',
+      kind,
       found.map(([sk]) => `${pk}|${sk}`),
-      { consistent: true },
+      { consistent },
     );
     return found.map(([, c]) => ({ ...c }));
   }
@@ -193,14 +213,7 @@ export class MemoryPaneLog implements PaneLogStore, CompactedStore, Omit<OutboxS
   }
 
   async getChunks(w: CompactedWindow): Promise<ResultChunk[]> {
-    const pk = chunkPk(w.viewId, w.windowStart, w.round);
-    const found = [...(this.chunks.get(pk) ?? new Map<string, ResultChunk>())].sort((a, b) => byCodeUnits(a[0], b[0]));
-    this.meter.queryKeys(
-      'chunk',
-      found.map(([sk]) => `${pk}|${sk}`),
-      { consistent: false },
-    );
-    return found.map(([, c]) => ({ ...c }));
+    return this.allChunks(this.chunks, 'chunk', chunkPk(w.viewId, w.windowStart, w.round), false);
   }
 
   async getChunk(w: CompactedWindow, hash: number): Promise<ResultChunk | null> {

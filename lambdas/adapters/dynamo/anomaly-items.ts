@@ -20,6 +20,7 @@ import {
   str,
   TableItems,
   table,
+  timeKey,
   WRITE_CONCURRENCY,
 } from './table.ts';
 
@@ -42,8 +43,7 @@ function anomalySk(windowStart: number, groupKey: string): string {
 
 /** The sort-key bounds of listAnomalies: [from, until), after the cursor if there is one. */
 export function anomalyListBounds(from: number, to: number, cursor: string | null) {
-  const bound = (t: number) => pad(Math.max(0, Math.min(t, 10 ** PANE_START_DIGITS - 1)), PANE_START_DIGITS);
-  return { from: cursor ? `${cursor}\u0000` : bound(from), until: bound(to) };
+  return { from: cursor ? `${cursor}\u0000` : timeKey(from), until: timeKey(to) };
 }
 
 export function anomalyItem(viewId: string, a: StoredAnomaly, expiresAtS: number): Item {

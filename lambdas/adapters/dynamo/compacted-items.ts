@@ -26,6 +26,7 @@ import {
   str,
   TableItems,
   table,
+  timeKey,
   WRITE_CONCURRENCY,
 } from './table.ts';
 
@@ -44,8 +45,8 @@ export function compactedWindowKey(w: Pick<CompactedWindow, 'windowEnd' | 'windo
 /** The sort-key bounds of listCompacted: [from, until), after the cursor if there is one. */
 export function compactedListBounds(fromEnd: number, untilEnd: number, cursor: string | null) {
   return {
-    from: cursor ? `${cursor}\u0000` : pad(Math.max(0, fromEnd), PANE_START_DIGITS),
-    until: pad(Math.max(0, Math.min(untilEnd, 10 ** PANE_START_DIGITS - 1)), PANE_START_DIGITS),
+    from: cursor ? `${cursor}\u0000` : timeKey(fromEnd),
+    until: timeKey(untilEnd),
   };
 }
 
@@ -80,7 +81,7 @@ export function detectorStatesItem(w: CompactedWindow, chunk: ResultChunk, expir
 
 /** The sort key below which getLatestCompacted looks. */
 export function compactedBefore(beforeEnd: number): string {
-  return pad(Math.max(0, Math.min(beforeEnd, 10 ** PANE_START_DIGITS - 1)), PANE_START_DIGITS);
+  return timeKey(beforeEnd);
 }
 
 /** The window item (the in-memory store bills the same items). */
@@ -226,11 +227,16 @@ export class DynamoCompactedStore extends TableItems implements CompactedStore {
 
   async getDetectorStates(w: CompactedWindow): Promise<ResultChunk[]> {
     if (!w.detector) return [];
+    return this.allChunks(detectorStatesPk(w.viewId, w.windowStart, w.round), true);
+  }
+
+  /** Every chunk of a partition, in hash order. */
+  private async allChunks(pk: string, consistent: boolean): Promise<ResultChunk[]> {
     const chunks: ResultChunk[] = [];
     const items = this.queryAll({
       KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': S(detectorStatesPk(w.viewId, w.windowStart, w.round)) },
-      ConsistentRead: true,
+      ExpressionAttributeValues: { ':pk': S(pk) },
+      ...(consistent ? { ConsistentRead: true } : {}),
     });
     for await (const item of items) chunks.push(chunkFromItem(item));
     return chunks;
@@ -260,13 +266,7 @@ export class DynamoCompactedStore extends TableItems implements CompactedStore {
   }
 
   async getChunks(w: CompactedWindow): Promise<ResultChunk[]> {
-    const chunks: ResultChunk[] = [];
-    const items = this.queryAll({
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': S(chunkPk(w.viewId, w.windowStart, w.round)) },
-    });
-    for await (const item of items) chunks.push(chunkFromItem(item));
-    return chunks;
+    return this.allChunks(chunkPk(w.viewId, w.windowStart, w.round), false);
   }
 
   async getChunk(w: CompactedWindow, hash: number): Promise<ResultChunk | null> {

@@ -18,6 +18,7 @@ import {
   str,
   TableItems,
   table,
+  timeKey,
   WRITE_CONCURRENCY,
 } from './table.ts';
 
@@ -36,7 +37,7 @@ export function openWindowItems(viewId: string, tag: string, entries: ReadonlyAr
 
 /** Entries ready by `readyBy` are those whose sort key is below this (readyAt leads the key). */
 export function openWindowsBefore(readyBy: number): string {
-  return pad(Math.min(readyBy + 1, 10 ** PANE_START_DIGITS - 1), PANE_START_DIGITS);
+  return timeKey(readyBy + 1);
 }
 
 /** Where a session round's cut is kept: in the entries' partition, after every entry (`~` sorts last). */

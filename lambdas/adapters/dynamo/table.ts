@@ -31,6 +31,11 @@ export function pad(n: number, digits: number): string {
   return String(n).padStart(digits, '0');
 }
 
+/** A time (epoch ms) as a bound on sort keys that start with a padded time: clamped to what the keys can hold. */
+export function timeKey(t: number): string {
+  return pad(Math.max(0, Math.min(t, 10 ** PANE_START_DIGITS - 1)), PANE_START_DIGITS);
+}
+
 export function isConditionFailure(err: unknown): boolean {
   return err instanceof ConditionalCheckFailedException || (err as Error)?.name === 'ConditionalCheckFailedException';
 }
