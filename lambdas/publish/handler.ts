@@ -18,7 +18,7 @@ import { logger } from '../adapters/environment.ts';
 import { tracedHandler } from '../adapters/observability.ts';
 import { RESOURCE_ENV } from '../adapters/permissions.ts';
 import { ResultsBus } from '../adapters/results-bus.ts';
-import { anomalyId, anomalyLine, anomalyReport } from '../core/anomaly/report.ts';
+import { anomalyId, anomalyLine, anomalyReport, windowScoreField } from '../core/anomaly/report.ts';
 import { groupObject, groupValuesOfKey } from '../core/group.ts';
 import { unpackResults } from '../core/pane-log.ts';
 
@@ -52,9 +52,7 @@ export function toEntries(record: DynamoDBRecord, eventBusName: string): PutEven
         windowEnd: new Date(r.windowEnd).toISOString(),
         final: true,
         measures: r.measures,
-        ...(r.score
-          ? { anomaly: { score: r.score.score, expected: r.score.expected, reported: r.score.anomaly } }
-          : {}),
+        ...windowScoreField(r.score),
       }),
     };
   });

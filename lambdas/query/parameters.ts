@@ -21,6 +21,20 @@ export function refuseUnknownParameters(
   }
 }
 
+/** A route that names one group of a view by its group fields: refuses anything but those and `accepted`. */
+export function refuseUnknownGroupParameters(
+  params: Params,
+  view: { readonly name: string; readonly groupBy: readonly string[] },
+  accepted: readonly string[],
+): void {
+  const groups = view.groupBy.length > 0 ? `group fields ${view.groupBy.join(', ')}` : 'no group fields';
+  refuseUnknownParameters(
+    params,
+    [...view.groupBy, ...accepted],
+    `view '${view.name}' takes ${groups}, ${accepted.join(', ')}`,
+  );
+}
+
 export function parseLimit(value: string | undefined): number {
   if (value === undefined) return DEFAULT_LIMIT;
   const n = Number(value);

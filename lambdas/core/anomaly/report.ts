@@ -3,6 +3,7 @@
  * `Eddy Anomaly` events, the Alerts topic's messages, and locally the printed line and the webhook's body.
  */
 import { groupObject, groupValuesOfKey } from '../group.ts';
+import type { WindowScore } from '../pane-log.ts';
 import type { StoredAnomaly } from '../store.ts';
 
 export interface AnomalyReport {
@@ -18,6 +19,14 @@ export interface AnomalyReport {
 }
 
 const iso = (t: number) => new Date(t).toISOString();
+
+/**
+ * A scored window's `anomaly` field, next to its measures (GET /views/{view}/results, `Eddy Window Result`):
+ * nothing when the window was not scored.
+ */
+export function windowScoreField(score: WindowScore | undefined) {
+  return score ? { anomaly: { score: score.score, expected: score.expected, reported: score.anomaly } } : {};
+}
 
 export function anomalyReport(a: StoredAnomaly): AnomalyReport {
   return {

@@ -4,7 +4,7 @@ import { END_OF_TIME } from '../../adapters/window-reader.ts';
 import { anomalyReport } from '../../core/anomaly/report.ts';
 import { groupKeyOf } from '../../core/group.ts';
 import { sortKeyCursor } from '../cursors.ts';
-import { type Params, parseLimit, refuseUnknownParameters } from '../parameters.ts';
+import { type Params, parseLimit, refuseUnknownGroupParameters } from '../parameters.ts';
 import type { ReadModel } from '../read-model.ts';
 import { parseTime } from '../times.ts';
 
@@ -24,12 +24,7 @@ export async function anomalies(read: ReadModel, params: Params) {
     );
   }
   const view = read.view(params.view);
-  const groups = view.groupBy.length > 0 ? `group fields ${view.groupBy.join(', ')}` : 'no group fields';
-  refuseUnknownParameters(
-    params,
-    [...view.groupBy, ...PARAMETERS],
-    `view '${view.name}' takes ${groups}, ${PARAMETERS.join(', ')}`,
-  );
+  refuseUnknownGroupParameters(params, view, PARAMETERS);
   if (!view.anomaly) {
     throw new HttpError(
       400,

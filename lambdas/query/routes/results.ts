@@ -1,10 +1,11 @@
 /** GET /views/{view}/results: one group's windows of a view, from the stored panes, paged by window start. */
 import { HttpError } from '../../adapters/http.ts';
 import { END_OF_TIME } from '../../adapters/window-reader.ts';
+import { windowScoreField } from '../../core/anomaly/report.ts';
 import { MAX_GROUP_KEY_BYTES } from '../../core/batch-aggregator.ts';
 import { groupKeyOf } from '../../core/group.ts';
 import { windowStartCursor } from '../cursors.ts';
-import { type Params, parseLimit, refuseUnknownParameters } from '../parameters.ts';
+import { type Params, parseLimit, refuseUnknownGroupParameters } from '../parameters.ts';
 import type { ReadModel } from '../read-model.ts';
 import { iso, parseTime } from '../times.ts';
 
@@ -13,12 +14,7 @@ const PARAMETERS = ['from', 'to', 'limit', 'cursor'];
 
 export async function results(read: ReadModel, viewName: string, params: Params) {
   const view = read.view(viewName);
-  const groups = view.groupBy.length > 0 ? `group fields ${view.groupBy.join(', ')}` : 'no group fields';
-  refuseUnknownParameters(
-    params,
-    [...view.groupBy, ...PARAMETERS],
-    `view '${view.name}' takes ${groups}, ${PARAMETERS.join(', ')}`,
-  );
+  refuseUnknownGroupParameters(params, view, PARAMETERS);
   const group = view.groupBy.map((field) => params[field] ?? null);
   const groupKey = groupKeyOf(group);
   // The group key is part of DynamoDB's partition key (at most 2,048 bytes; a longer one fails the request).
@@ -51,7 +47,7 @@ export async function results(read: ReadModel, viewName: string, params: Params)
       final: w.final,
       measures: w.measures,
       // Views with an anomaly detector: how the final window scored against the group's history.
-      ...(w.score ? { anomaly: { score: w.score.score, expected: w.score.expected, reported: w.score.anomaly } } : {}),
+      ...windowScoreField(w.score),
     })),
     nextCursor: page.nextStart === null ? null : windowStartCursor.encode(page.nextStart),
   };
