@@ -185,7 +185,7 @@ export class MemoryStateStore implements StateStore {
     const page = matching.slice(0, limit);
     const lastKey = page[page.length - 1];
     // Read up to the last one listed (a group's listing filters the items it reads).
-    this.meter.queryKeys('anomaly', lastKey ? keys.slice(0, keys.indexOf(lastKey) + 1) : keys, { consistent: false });
+    this.meter.queryKeys('anomaly', lastKey ? keys.slice(0, keys.indexOf(lastKey) + 1) : keys, { consistent: true });
     return {
       anomalies: page.map((k) => structuredClone(this.anomalies.get(k)!)),
       nextCursor: matching.length > limit && lastKey ? lastKey.slice(prefix.length) : null,

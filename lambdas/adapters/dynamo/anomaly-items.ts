@@ -124,6 +124,8 @@ export class DynamoAnomalyStore extends TableItems implements AnomalyStore {
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :until',
           ExpressionAttributeValues: { ':pk': S(anomalyPk(viewId)), ':from': S(from), ':until': S(until) },
           ExclusiveStartKey: startKey,
+          // The local alerts read up to the latest compacted window, whose anomalies were written just before it.
+          ConsistentRead: true,
           // A group's listing skips other groups' items: reading those one Query at a time once its page is
           // nearly full took a round trip per item (up to MAX_EXAMINED of them for one request).
           Limit: range.groupKey === undefined ? limit - anomalies.length + 1 : MAX_EXAMINED - examined,
